@@ -1,0 +1,43 @@
+"""Writing audit entries. Every service that changes business data calls ``audit_record`` inside
+its own transaction, so an entry exists exactly when the change committed."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from keja.audit.models import AuditEntry
+
+
+class ActorLike(Protocol):
+    agency_id: int
+    user_id: int | None
+    label: str
+    request_id: str
+
+
+def audit_record(
+    *,
+    actor: ActorLike | None,
+    agency_id: int | None,
+    action: str,
+    object_type: str,
+    object_id: object = "",
+    summary: str = "",
+    changes: dict[str, Any] | None = None,
+) -> AuditEntry:
+    return AuditEntry._default_manager.create(
+        agency_id=agency_id,
+        actor_user_id=actor.user_id if actor else None,
+        actor_label=(actor.label if actor else "system")[:120],
+        action=action,
+        object_type=object_type,
+        object_id=str(object_id)[:40],
+        summary=summary[:255],
+        changes=changes or {},
+        request_id=(actor.request_id if actor else "")[:128],
+    )
+
+
+def audit_bulk_record(entries: list[AuditEntry]) -> None:
+    """For bulk operations: one INSERT per batch instead of one per row."""
+    AuditEntry._default_manager.bulk_create(entries, batch_size=500)

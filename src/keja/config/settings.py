@@ -1,0 +1,246 @@
+"""Keja settings, read from the environment (12-factor).
+
+Every value comes from an environment variable (or a ``.env`` file beside the project when present).
+With no ``DATABASE_URL`` the app runs on an embedded SQLite file under ``var/``; with no
+``REDIS_URL`` it uses an in-process cache and an in-memory Dramatiq broker with an in-process
+worker, so ``make demo`` runs on a bare machine. ``KEJA_ENV=production`` refuses to start without
+a secret key, PostgreSQL and Redis. See docs/configuration.md for the full table.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parents[3]
+env = environ.Env()
+_dotenv = Path(os.environ.get("KEJA_DOTENV", BASE_DIR / ".env"))
+if _dotenv.is_file():
+    environ.Env.read_env(str(_dotenv), overwrite=False)
+
+KEJA_ENV: str = env.str("KEJA_ENV", default="development")
+if KEJA_ENV not in {"development", "test", "production"}:
+    raise ImproperlyConfigured(
+        f"KEJA_ENV must be development, test or production, not {KEJA_ENV!r}"
+    )
+PRODUCTION = KEJA_ENV == "production"
+VAR_DIR = Path(env.str("KEJA_VAR_DIR", default=str(BASE_DIR / "var")))
+
+DEBUG: bool = env.bool("DEBUG", default=KEJA_ENV == "development")
+_secret = env.str("SECRET_KEY", default="")
+if PRODUCTION and (not _secret or len(_secret) < 50 or _secret.startswith("django-insecure")):
+    raise ImproperlyConfigured(
+        "KEJA_ENV=production needs SECRET_KEY: at least 50 random characters "
+        "(python -c 'import secrets; print(secrets.token_urlsafe(64))')"
+    )
+SECRET_KEY = _secret or "django-insecure-keja-development-only-key-never-use-in-production"
+ALLOWED_HOSTS: list[str] = env.list(
+    "ALLOWED_HOSTS", default=[] if PRODUCTION else ["127.0.0.1", "localhost", "testserver", "[::1]"]
+)
+if PRODUCTION and not ALLOWED_HOSTS:
+    raise ImproperlyConfigured("KEJA_ENV=production needs ALLOWED_HOSTS")
+CSRF_TRUSTED_ORIGINS: list[str] = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+# --- database (P1.0) -------------------------------------------------------------------------
+DATABASE_URL: str = env.str("DATABASE_URL", default="")
+DB_POOL_MIN: int = env.int("KEJA_DB_POOL_MIN", default=5)
+DB_POOL_MAX: int = env.int("KEJA_DB_POOL_MAX", default=20)
+DB_POOL_TIMEOUT: float = env.float("KEJA_DB_POOL_TIMEOUT", default=10.0)
+DB_STATEMENT_TIMEOUT_MS: int = env.int("KEJA_DB_STATEMENT_TIMEOUT_MS", default=30_000)
+if PRODUCTION and not DATABASE_URL.startswith(("postgres://", "postgresql://")):
+    raise ImproperlyConfigured("KEJA_ENV=production needs DATABASE_URL pointing at PostgreSQL")
+if DATABASE_URL:
+    _db = env.db_url_config(DATABASE_URL)
+    if _db["ENGINE"] != "django.db.backends.postgresql":
+        raise ImproperlyConfigured("DATABASE_URL must be a PostgreSQL URL (postgres://...)")
+    _db["CONN_MAX_AGE"] = 0  # required by psycopg's pool
+    _db["OPTIONS"] = {
+        "pool": {
+            "min_size": DB_POOL_MIN,
+            "max_size": DB_POOL_MAX,
+            "timeout": DB_POOL_TIMEOUT,
+            "name": f"keja-{KEJA_ENV}",
+        },
+        "options": f"-c statement_timeout={DB_STATEMENT_TIMEOUT_MS}",
+        "application_name": env.str("KEJA_DB_APPLICATION_NAME", default=f"keja-{KEJA_ENV}"),
+    }
+    DATABASES = {"default": _db}
+    EMBEDDED_DB = False
+else:
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": str(VAR_DIR / "keja.sqlite3"),
+            "OPTIONS": {
+                "timeout": 20,
+                "transaction_mode": "IMMEDIATE",
+                "init_command": "PRAGMA journal_mode=WAL;",
+            },
+        }
+    }
+    EMBEDDED_DB = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- redis, cache, sessions (P2.0, P6.2) -----------------------------------------------------
+REDIS_URL: str = env.str("REDIS_URL", default="")
+if PRODUCTION and not REDIS_URL:
+    raise ImproperlyConfigured("KEJA_ENV=production needs REDIS_URL")
+# Every environment (and every test run / xdist worker) writes under its own prefix, so tests
+# never read keys written by the demo or by another test worker.
+KEJA_INSTANCE: str = env.str("KEJA_INSTANCE", default="main")
+CACHE_KEY_PREFIX = f"keja:{KEJA_ENV}:{KEJA_INSTANCE}"
+REDIS_POOL_MAX: int = env.int("KEJA_REDIS_POOL_MAX", default=50)
+REDIS_SOCKET_TIMEOUT: float = env.float("KEJA_REDIS_SOCKET_TIMEOUT", default=1.0)
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": CACHE_KEY_PREFIX,
+            "TIMEOUT": 300,
+            "OPTIONS": {
+                "max_connections": REDIS_POOL_MAX,
+                "socket_connect_timeout": REDIS_SOCKET_TIMEOUT,
+                "socket_timeout": REDIS_SOCKET_TIMEOUT,
+            },
+        }
+    }
+    SESSION_ENGINE = "django.contrib.sessions.backends.cache"
+    EMBEDDED_REDIS = False
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "keja-embedded",
+            "KEY_PREFIX": CACHE_KEY_PREFIX,
+            "TIMEOUT": 300,
+        }
+    }
+    SESSION_ENGINE = "django.contrib.sessions.backends.db"
+    EMBEDDED_REDIS = True
+SESSION_COOKIE_AGE = 60 * 60 * 12
+
+# --- dramatiq (background jobs) --------------------------------------------------------------
+DRAMATIQ_NAMESPACE = f"dramatiq:{KEJA_ENV}:{KEJA_INSTANCE}"
+DRAMATIQ_CRONTAB = {"REDIS_URL": REDIS_URL or None}
+
+# --- applications ----------------------------------------------------------------------------
+INSTALLED_APPS = [
+    "keja.platform.apps.PlatformConfig",  # first: sets up the Dramatiq broker before any actor
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "dramatiq_crontab",
+    "keja.agencies",
+    "keja.audit",
+    "keja.jobs",
+    "keja.properties",
+    "keja.tenants",
+    "keja.leases",
+    "keja.billing",
+    "keja.payments",
+    "keja.bulk",
+    "keja.reports",
+    "keja.console",
+]
+
+MIDDLEWARE = [
+    "keja.platform.middleware.RequestContextMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "keja.platform.middleware.UserContextMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "keja.config.urls"
+WSGI_APPLICATION = "keja.config.wsgi.application"
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "frontend_templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    }
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 8},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/accounts/login/"
+
+LANGUAGE_CODE = "en"
+TIME_ZONE = "UTC"  # store UTC; the console and reports display Africa/Nairobi
+DISPLAY_TIME_ZONE = "Africa/Nairobi"
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = VAR_DIR / "static"
+WHITENOISE_USE_FINDERS = True  # serve app static files without collectstatic (demo, tests)
+WHITENOISE_AUTOREFRESH = DEBUG
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+
+EMAIL_BACKEND = env.str(
+    "EMAIL_BACKEND",
+    default="django.core.mail.backends.smtp.EmailBackend"
+    if PRODUCTION
+    else "django.core.mail.backends.console.EmailBackend",
+)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Keja <no-reply@keja.example>")
+
+# --- security --------------------------------------------------------------------------------
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+if PRODUCTION:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env.bool("KEJA_SSL_REDIRECT", default=True)
+    SECURE_REDIRECT_EXEMPT = [r"^health/"]
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env.int("KEJA_HSTS_SECONDS", default=31_536_000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+
+# --- health (P3.4) ---------------------------------------------------------------------------
+KEJA_HEALTH_TOKEN: str = env.str("KEJA_HEALTH_TOKEN", default="")
+KEJA_HEALTH_TIMEOUT: float = env.float("KEJA_HEALTH_TIMEOUT", default=1.0)
+KEJA_POOL_STATS_INTERVAL: float = env.float("KEJA_POOL_STATS_INTERVAL", default=60.0)
+
+# --- logging ---------------------------------------------------------------------------------
+LOG_FORMAT: str = env.str("KEJA_LOG_FORMAT", default="json" if PRODUCTION else "console")
+LOG_LEVEL: str = env.str("KEJA_LOG_LEVEL", default="INFO")
+from keja.platform.logging.setup import logging_config  # noqa: E402
+
+LOGGING_CONFIG = None
+logging_config(fmt=LOG_FORMAT, level=LOG_LEVEL)
+
+# --- demo ------------------------------------------------------------------------------------
+KEJA_DEMO_PASSWORD: str = env.str("KEJA_DEMO_PASSWORD", default="keja-demo")

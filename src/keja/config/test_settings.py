@@ -1,0 +1,24 @@
+"""Settings for the test suite: the production settings module with test defaults.
+
+Tests use the real PostgreSQL and Redis (``DATABASE_URL``/``REDIS_URL`` default to 127.0.0.1).
+Each run, and each xdist worker inside it, writes Redis keys under its own prefix, so a test never
+reads keys written by the demo or by another worker.
+"""
+
+import os
+import uuid
+
+os.environ.setdefault("KEJA_ENV", "test")
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/keja")
+os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
+os.environ.setdefault("KEJA_POOL_STATS_INTERVAL", "0")
+if "KEJA_INSTANCE" not in os.environ:
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    os.environ["KEJA_INSTANCE"] = f"t{uuid.uuid4().hex[:8]}-{worker}"
+
+from keja.config.settings import *  # noqa: F403
+from keja.config.settings import MIDDLEWARE
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+MIDDLEWARE = [m for m in MIDDLEWARE if "whitenoise" not in m]

@@ -1,0 +1,17 @@
+from __future__ import annotations
+
+from django.urls import include, path
+
+from keja.config.api import api
+from keja.platform.health import views as health
+from keja.platform.monitoring.metrics import metrics_view
+
+urlpatterns = [
+    path("health", health.report, name="health"),
+    path("health/live", health.live, name="health-live"),
+    path("health/ready", health.ready, name="health-ready"),
+    path("health/startup", health.startup, name="health-startup"),
+    path("metrics", metrics_view, name="metrics"),
+    path("api/v1/", api.urls),
+    path("", include("keja.console.urls")),
+]

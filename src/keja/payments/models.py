@@ -1,0 +1,108 @@
+"""Payments and allocations (D6). Amounts in KES as Decimal; a receipt is unique across all
+channels; completed payments are never edited (a correction is a reversal)."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+
+from keja.platform.scoping import ScopedManager
+
+
+class Payment(models.Model):
+    class Method(models.TextChoices):
+        MPESA_STK = "mpesa_stk"
+        MPESA_PAYBILL = "mpesa_paybill"
+        CASH = "cash"
+        BANK = "bank"
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        COMPLETED = "completed"
+        FAILED = "failed"
+        CANCELLED = "cancelled"
+        EXPIRED = "expired"
+        REVERSED = "reversed"
+
+    agency = models.ForeignKey("agencies.Agency", on_delete=models.CASCADE, related_name="+")
+    # Null while unmatched: money that matches no lease waits for a person to assign it.
+    lease = models.ForeignKey(
+        "leases.Lease", on_delete=models.PROTECT, related_name="payments", null=True, blank=True
+    )
+    method = models.CharField(max_length=14, choices=Method.choices)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    amount = models.DecimalField(max_digits=14, decimal_places=2)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    receipt = models.CharField(max_length=30, null=True, blank=True)
+    phone = models.CharField(max_length=12, blank=True, default="")
+    payer_name = models.CharField(max_length=120, blank=True, default="")
+    account_reference = models.CharField(
+        max_length=40, blank=True, default="", help_text="As the payer typed it."
+    )
+    checkout_request_id = models.CharField(max_length=64, null=True, blank=True)
+    merchant_request_id = models.CharField(max_length=64, blank=True, default="")
+    result_code = models.IntegerField(null=True, blank=True)
+    result_description = models.CharField(max_length=255, blank=True, default="")
+    note = models.CharField(max_length=255, blank=True, default="")
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    reversed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ScopedManager["Payment"]()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["agency", "id"], name="payment_agency_id_key"),
+            models.UniqueConstraint(
+                fields=["receipt"],
+                condition=Q(receipt__isnull=False),
+                name="payment_receipt_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["checkout_request_id"],
+                condition=Q(checkout_request_id__isnull=False),
+                name="payment_checkout_unique",
+            ),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(method__in=["mpesa_stk", "mpesa_paybill", "cash", "bank"]),
+                name="payment_method_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    status__in=[
+                        "pending",
+                        "completed",
+                        "failed",
+                        "cancelled",
+                        "expired",
+                        "reversed",
+                    ]
+                ),
+                name="payment_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="completed") | Q(paid_at__isnull=False),
+                name="payment_completed_has_paid_at",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["agency", "-id"], name="payment_agency_id_desc"),
+            # collected this month: WHERE agency AND status='completed' AND paid_at in the month
+            models.Index(
+                fields=["agency", "status", "paid_at"],
+                include=["amount"],
+                name="payment_agency_status_paid",
+            ),
+            models.Index(fields=["lease", "status"], name="payment_lease_status"),
+            models.Index(fields=["status", "created_at"], name="payment_status_created"),
+            models.Index(
+                fields=["agency", "-id"],
+                condition=Q(lease__isnull=True, status="completed"),
+                name="payment_unmatched",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"PAY-{self.pk}"

@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+from types import ModuleType
+
+from django.apps import AppConfig
+
+
+class PlatformConfig(AppConfig):
+    name = "keja.platform"
+    label = "platform"
+    verbose_name = "Keja platform"
+
+    def __init__(self, app_name: str, app_module: ModuleType | None) -> None:
+        super().__init__(app_name, app_module)
+        # The broker must exist before any module defines an actor (dramatiq binds actors to the
+        # global broker at decoration time), so it is set up while the app registry is built.
+        from keja.platform.jobs.broker import setup_broker
+
+        setup_broker()
+
+    def ready(self) -> None:
+        from django.utils.module_loading import autodiscover_modules
+
+        from keja.platform.db.pool import start_pool_stats_logger
+
+        autodiscover_modules("actors")
+        start_pool_stats_logger()

@@ -1,0 +1,64 @@
+"""Request context: a request id (accepted from and returned in ``X-Request-ID``), and the
+agency and user bound to every log line written while the request is handled."""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from collections.abc import Callable
+
+import structlog
+from django.http import HttpRequest, HttpResponse
+
+log = structlog.get_logger("keja.request")
+_VALID_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+class RequestContextMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        incoming = request.headers.get("X-Request-ID", "")
+        request_id = incoming if _VALID_ID.match(incoming) else uuid.uuid4().hex
+        request.request_id = request_id  # type: ignore[attr-defined]
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+        started = time.perf_counter()
+        try:
+            response = self.get_response(request)
+        finally:
+            elapsed_ms = (time.perf_counter() - started) * 1000
+        response["X-Request-ID"] = request_id
+        if not request.path.startswith("/health/"):
+            log.info(
+                "request",
+                method=request.method,
+                path=request.path,
+                status=response.status_code,
+                duration_ms=round(elapsed_ms, 2),
+            )
+        structlog.contextvars.clear_contextvars()
+        return response
+
+
+class UserContextMiddleware:
+    """Binds the user (and the agency, once known) to the log context. Runs after auth."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            structlog.contextvars.bind_contextvars(user_id=user.pk)
+        agency_id = request.session.get("agency_id") if hasattr(request, "session") else None
+        if agency_id:
+            structlog.contextvars.bind_contextvars(agency_id=agency_id)
+        return self.get_response(request)
+
+
+def bind_agency(agency_id: int) -> None:
+    """Called by the auth layers once the request's agency is resolved."""
+    structlog.contextvars.bind_contextvars(agency_id=agency_id)

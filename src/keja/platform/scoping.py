@@ -1,0 +1,66 @@
+"""Agency scoping (D1): the one way business data is read and written.
+
+Every business model uses ``ScopedManager``; selectors and services reach rows only through
+``Model.objects.for_agency(actor)`` (an architecture test rejects any other ``.objects`` use in
+selectors, services, APIs and views). An object of another agency is therefore never found, so
+it answers 404 — never 403, never the data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from django.db import models
+
+ROLE_RANK = {"viewer": 0, "accountant": 1, "manager": 2, "owner": 3}
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting, for which agency: resolved once per request (session or API key) or job."""
+
+    agency_id: int
+    role: str
+    user_id: int | None = None
+    api_key_id: int | None = None
+    label: str = ""
+    is_staff: bool = False
+    request_id: str = field(default="", compare=False)
+
+    def can(self, minimum_role: str) -> bool:
+        return self.is_staff or ROLE_RANK[self.role] >= ROLE_RANK[minimum_role]
+
+    @classmethod
+    def system(cls, agency_id: int, label: str = "system") -> Actor:
+        return cls(agency_id=agency_id, role="owner", label=label)
+
+
+M = TypeVar("M", bound=models.Model)
+
+
+def agency_id_of(scope: Actor | int) -> int:
+    agency_id = scope.agency_id if isinstance(scope, Actor) else scope
+    if not isinstance(agency_id, int) or isinstance(agency_id, bool):
+        raise TypeError("an agency scope is an Actor or an agency id")
+    return agency_id
+
+
+class ScopedQuerySet(models.QuerySet[M], Generic[M]):
+    def for_agency(self, scope: Actor | int) -> ScopedQuerySet[M]:
+        return self.filter(agency_id=agency_id_of(scope))
+
+
+class ScopedManager(models.Manager[M]):
+    def get_queryset(self) -> ScopedQuerySet[M]:
+        return ScopedQuerySet(self.model, using=self._db)
+
+    def for_agency(self, scope: Actor | int) -> ScopedQuerySet[M]:
+        return self.get_queryset().for_agency(scope)
+
+
+def scoped_create(model: type[M], scope: Actor | int, **fields: Any) -> M:
+    """Create a row of ``model`` in the scope's agency (the agency cannot be passed in)."""
+    if "agency" in fields or "agency_id" in fields:
+        raise TypeError("the agency comes from the scope")
+    return model._default_manager.create(agency_id=agency_id_of(scope), **fields)
