@@ -10,21 +10,19 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from keja.billing.domain import (
-    LEASE_TRANSITIONS,
     LateFeePolicy,
     OpenInvoice,
     allocate_payment,
     apply_credit_to_invoice,
-    check_lease_transition,
     clawback_credit,
     invoice_status,
     late_fee_due,
     periods_between,
     prorate_first_month,
-    ranges_overlap,
     reverse_allocations,
 )
 from keja.kernel.errors import Conflict, ValidationFailed
+from keja.leases.domain import LEASE_TRANSITIONS, check_lease_transition, ranges_overlap
 
 # --------------------------------------------------------------------------------------------
 # Strategies: money is built from integer cents so every value has exactly 2 places.

@@ -3,21 +3,15 @@ its own transaction, so an entry exists exactly when the change committed."""
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any
 
 from keja.audit.models import AuditEntry
-
-
-class ActorLike(Protocol):
-    agency_id: int
-    user_id: int | None
-    label: str
-    request_id: str
+from keja.platform.scoping import Actor
 
 
 def audit_record(
     *,
-    actor: ActorLike | None,
+    actor: Actor | None,
     agency_id: int | None,
     action: str,
     object_type: str,

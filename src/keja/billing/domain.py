@@ -7,18 +7,17 @@ services layer loads rows, calls these functions and writes back what they retur
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Literal
 
 from keja.kernel.clock import add_months, days_in_month, period_of
-from keja.kernel.errors import Conflict, ValidationFailed
+from keja.kernel.errors import ValidationFailed
 from keja.kernel.money import CENT, ZERO, ensure_money
 
 __all__ = [
-    "LEASE_TRANSITIONS",
     "AllocationResult",
     "InvoiceStatus",
     "LateFeePolicy",
@@ -26,13 +25,11 @@ __all__ = [
     "ReversalResult",
     "allocate_payment",
     "apply_credit_to_invoice",
-    "check_lease_transition",
     "clawback_credit",
     "invoice_status",
     "late_fee_due",
     "periods_between",
     "prorate_first_month",
-    "ranges_overlap",
     "reverse_allocations",
 ]
 
@@ -302,32 +299,6 @@ def prorate_first_month(*, monthly_rent: Decimal, start: date) -> Decimal:
     return (rent * days_left / month_days).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
-LEASE_TRANSITIONS: Mapping[str, frozenset[str]] = {
-    "draft": frozenset({"active", "terminated"}),
-    "active": frozenset({"ended", "terminated"}),
-    "ended": frozenset(),
-    "terminated": frozenset(),
-}
-
-
-def check_lease_transition(current: str, new: str) -> None:
-    """Raise ``Conflict`` unless a lease may move from ``current`` to ``new``.
-
-    Unknown status names raise ``ValidationFailed(field="status")``.
-    """
-    for name in (current, new):
-        if name not in LEASE_TRANSITIONS:
-            raise ValidationFailed(f"Unknown lease status {name!r}.", field="status")
-    allowed = LEASE_TRANSITIONS[current]
-    if new not in allowed:
-        options = ", ".join(sorted(allowed)) if allowed else "none: it is a final state"
-        raise Conflict(
-            f"A lease cannot go from {current!r} to {new!r} (allowed from {current!r}: {options}).",
-            field="status",
-            code="invalid_lease_transition",
-        )
-
-
 def periods_between(start: date, end: date | None, until: date) -> list[date]:
     """Billing periods (first of each month) a lease from ``start`` to ``end`` (inclusive,
     ``None`` = open-ended) covers, up to and including ``until``'s month. Empty if the lease
@@ -342,13 +313,3 @@ def periods_between(start: date, end: date | None, until: date) -> list[date]:
         periods.append(period)
         period = add_months(period, 1)
     return periods
-
-
-def ranges_overlap(a_start: date, a_end: date | None, b_start: date, b_end: date | None) -> bool:
-    """Whether two date ranges share a day. Ends are inclusive; ``None`` means open-ended.
-    An empty range (end before start) overlaps nothing."""
-    if (a_end is not None and a_end < a_start) or (b_end is not None and b_end < b_start):
-        return False
-    a_before_b_ends = b_end is None or a_start <= b_end
-    b_before_a_ends = a_end is None or b_start <= a_end
-    return a_before_b_ends and b_before_a_ends

@@ -1,0 +1,170 @@
+"""Dashboard figures (P2.1) computed by database aggregation: a handful of queries whatever the
+agency's size, each served by a covering index (see docs/database.md)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Count, DecimalField, ExpressionWrapper, F, Q, Sum, Value
+from django.db.models.functions import Coalesce
+
+from keja.billing.models import Invoice
+from keja.kernel.clock import NAIROBI, add_months, period_of, today_nairobi
+from keja.kernel.money import ZERO
+from keja.payments.models import Payment
+from keja.platform.scoping import Actor, agency_id_of
+from keja.properties.models import Unit
+
+OPEN = ("open", "partially_paid", "overdue")
+MONEY: DecimalField[Any, Decimal] = DecimalField(max_digits=16, decimal_places=2)
+
+
+@dataclass(frozen=True)
+class LatestPayment:
+    id: int
+    amount: Decimal
+    method: str
+    status: str
+    paid_at: datetime | None
+    receipt: str | None
+    lease_reference: str | None
+    tenant_name: str | None
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    agency_id: int
+    as_of: date
+    units_total: int
+    units_occupied: int
+    occupancy_rate: Decimal
+    billed_this_month: Decimal
+    paid_on_this_month_invoices: Decimal
+    collected_this_month: Decimal
+    collection_rate: Decimal
+    arrears_total: Decimal
+    arrears_0_30: Decimal
+    arrears_31_60: Decimal
+    arrears_61_90: Decimal
+    arrears_90_plus: Decimal
+    overdue_invoices: int
+    unmatched_payments: int
+    latest_payments: list[LatestPayment] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _ratio(part: Decimal, whole: Decimal | int) -> Decimal:
+    if not whole:
+        return Decimal("0.0")
+    return (Decimal(part) * 100 / Decimal(whole)).quantize(Decimal("0.1"))
+
+
+def month_bounds_utc(today: date) -> tuple[datetime, datetime]:
+    """The Nairobi calendar month containing ``today``, as aware datetimes."""
+    start = period_of(today)
+    return (
+        datetime.combine(start, time.min, tzinfo=NAIROBI),
+        datetime.combine(add_months(start, 1), time.min, tzinfo=NAIROBI),
+    )
+
+
+def dashboard_figures(
+    *, actor: Actor | int, today: date | None = None, latest: int = 8
+) -> Dashboard:
+    agency_id = agency_id_of(actor)
+    today = today or today_nairobi()
+    period = period_of(today)
+    month_start, month_end = month_bounds_utc(today)
+
+    units = Unit.objects.for_agency(agency_id).aggregate(
+        total=Count("id"), occupied=Count("id", filter=Q(status=Unit.Status.OCCUPIED))
+    )
+    billed = (
+        Invoice.objects.for_agency(agency_id)
+        .filter(period=period)
+        .exclude(status="void")
+        .aggregate(
+            billed=Coalesce(Sum("total"), Value(ZERO), output_field=MONEY),
+            paid=Coalesce(Sum("amount_paid"), Value(ZERO), output_field=MONEY),
+        )
+    )
+    balance = ExpressionWrapper(F("total") - F("amount_paid"), output_field=MONEY)
+
+    def bucket(lo: int, hi: int | None) -> Q:
+        q = Q(due_date__lte=today - timedelta(days=lo))
+        if hi is not None:
+            q &= Q(due_date__gt=today - timedelta(days=hi + 1))
+        return q
+
+    arrears = (
+        Invoice.objects.for_agency(agency_id)
+        .filter(status__in=OPEN, due_date__lt=today)
+        .aggregate(
+            total=Coalesce(Sum(balance), Value(ZERO), output_field=MONEY),
+            b0=Coalesce(Sum(balance, filter=bucket(1, 30)), Value(ZERO), output_field=MONEY),
+            b31=Coalesce(Sum(balance, filter=bucket(31, 60)), Value(ZERO), output_field=MONEY),
+            b61=Coalesce(Sum(balance, filter=bucket(61, 90)), Value(ZERO), output_field=MONEY),
+            b90=Coalesce(Sum(balance, filter=bucket(91, None)), Value(ZERO), output_field=MONEY),
+            count=Count("id"),
+        )
+    )
+    collected = (
+        Payment.objects.for_agency(agency_id)
+        .filter(status=Payment.Status.COMPLETED, paid_at__gte=month_start, paid_at__lt=month_end)
+        .aggregate(s=Coalesce(Sum("amount"), Value(ZERO), output_field=MONEY))["s"]
+    )
+    unmatched = (
+        Payment.objects.for_agency(agency_id)
+        .filter(lease__isnull=True, status=Payment.Status.COMPLETED)
+        .count()
+    )
+    latest_rows = list(
+        Payment.objects.for_agency(agency_id)
+        .order_by("-id")
+        .values(
+            "id",
+            "amount",
+            "method",
+            "status",
+            "paid_at",
+            "receipt",
+            "lease__account_reference",
+            "lease__tenant__full_name",
+        )[:latest]
+    )
+    return Dashboard(
+        agency_id=agency_id,
+        as_of=today,
+        units_total=units["total"],
+        units_occupied=units["occupied"],
+        occupancy_rate=_ratio(units["occupied"], units["total"]),
+        billed_this_month=billed["billed"],
+        paid_on_this_month_invoices=billed["paid"],
+        collected_this_month=collected,
+        collection_rate=_ratio(billed["paid"], billed["billed"]),
+        arrears_total=arrears["total"],
+        arrears_0_30=arrears["b0"],
+        arrears_31_60=arrears["b31"],
+        arrears_61_90=arrears["b61"],
+        arrears_90_plus=arrears["b90"],
+        overdue_invoices=arrears["count"],
+        unmatched_payments=unmatched,
+        latest_payments=[
+            LatestPayment(
+                id=r["id"],
+                amount=r["amount"],
+                method=r["method"],
+                status=r["status"],
+                paid_at=r["paid_at"],
+                receipt=r["receipt"],
+                lease_reference=r["lease__account_reference"],
+                tenant_name=r["lease__tenant__full_name"],
+            )
+            for r in latest_rows
+        ],
+    )
