@@ -19,7 +19,9 @@ def audit_record(
     summary: str = "",
     changes: dict[str, Any] | None = None,
 ) -> AuditEntry:
-    return AuditEntry._default_manager.create(
+    return AuditEntry.objects.across_agencies(
+        "audit entries name their agency, or none for platform actions"
+    ).create(
         agency_id=agency_id,
         actor_user_id=actor.user_id if actor else None,
         actor_label=(actor.label if actor else "system")[:120],
@@ -34,4 +36,6 @@ def audit_record(
 
 def audit_bulk_record(entries: list[AuditEntry]) -> None:
     """For bulk operations: one INSERT per batch instead of one per row."""
-    AuditEntry._default_manager.bulk_create(entries, batch_size=500)
+    AuditEntry.objects.across_agencies("bulk audit entries name their agencies").bulk_create(
+        entries, batch_size=500
+    )

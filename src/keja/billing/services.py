@@ -99,9 +99,9 @@ def payment_allocate(
                 agency_id=agency_id, payment_id=payment_id, invoice_id=invoice_id, amount=part
             )
         )
-    Allocation.objects.bulk_create(rows)
+    Allocation.objects.for_agency(agency_id).bulk_create(rows)
     if result.credit_added > ZERO:
-        CreditEntry.objects.create(
+        CreditEntry.objects.for_agency(agency_id).create(
             agency_id=agency_id,
             lease_id=lease_id,
             payment_id=payment_id,
@@ -190,7 +190,7 @@ def _consume_credit(inv: Invoice, today: date) -> Decimal:
         )
         spent += take
     if spent:
-        Allocation.objects.bulk_create(rows)
+        Allocation.objects.for_agency(inv.agency_id).bulk_create(rows)
         _set_paid(inv, inv.amount_paid + spent, today)
         _change_credit(inv.agency_id, inv.lease_id, -spent)
     return spent
@@ -226,7 +226,7 @@ def invoice_issue(
     if period == period_of(lease.start_date) and lease.start_date.day != 1:
         amount = prorate_first_month(monthly_rent=lease.monthly_rent, start=lease.start_date)
     due = _due_date(lease, period, agency)
-    inv = Invoice.objects.create(
+    inv = Invoice.objects.for_agency(agency_id).create(
         agency_id=agency_id,
         lease_id=lease_id,
         period=period,

@@ -47,8 +47,40 @@ def agency_id_of(scope: Actor | int) -> int:
 
 
 class ScopedQuerySet(models.QuerySet[M], Generic[M]):
+    _scope_agency_id: int | None = None
+
     def for_agency(self, scope: Actor | int) -> ScopedQuerySet[M]:
-        return self.filter(agency_id=agency_id_of(scope))
+        qs = self.filter(agency_id=agency_id_of(scope))
+        qs._scope_agency_id = agency_id_of(scope)
+        return qs
+
+    def _clone(self) -> ScopedQuerySet[M]:
+        clone = super()._clone()  # type: ignore[misc]
+        clone._scope_agency_id = self._scope_agency_id
+        return clone
+
+    def _stamp(self, fields: dict[str, Any]) -> None:
+        if self._scope_agency_id is None:
+            return
+        given = fields.get("agency_id", self._scope_agency_id)
+        if given != self._scope_agency_id:
+            raise ValueError("a scoped create cannot write into another agency")
+        fields["agency_id"] = self._scope_agency_id
+
+    def create(self, **kwargs: Any) -> M:
+        """``Model.objects.for_agency(actor).create(...)``: the row lands in the scope's agency."""
+        self._stamp(kwargs)
+        return super().create(**kwargs)
+
+    def bulk_create(self, objs: Any, *args: Any, **kwargs: Any) -> list[M]:
+        objs = list(objs)
+        if self._scope_agency_id is not None:
+            for obj in objs:
+                if obj.agency_id is None:
+                    obj.agency_id = self._scope_agency_id
+                elif obj.agency_id != self._scope_agency_id:
+                    raise ValueError("a scoped bulk_create cannot write into another agency")
+        return super().bulk_create(objs, *args, **kwargs)
 
 
 class ScopedManager(models.Manager[M]):
@@ -57,6 +89,13 @@ class ScopedManager(models.Manager[M]):
 
     def for_agency(self, scope: Actor | int) -> ScopedQuerySet[M]:
         return self.get_queryset().for_agency(scope)
+
+    def across_agencies(self, reason: str) -> ScopedQuerySet[M]:
+        """The deliberate exception: a query over every agency (say why, it is greppable),
+        e.g. receipts are unique across all agencies."""
+        if not reason.strip():
+            raise ValueError("say why this query crosses agencies")
+        return self.get_queryset()
 
 
 def scoped_create(model: type[M], scope: Actor | int, **fields: Any) -> M:

@@ -84,9 +84,8 @@ def payment_record(
     receipt = reference.strip().upper() or None
     if receipt and len(receipt) > 30:
         raise ValidationFailed("The reference has at most 30 characters.", field="reference")
-    if (
-        receipt and Payment.objects.filter(receipt=receipt).exists()
-    ):  # receipts are unique across agencies
+    receipts = Payment.objects.across_agencies("receipts are unique across agencies")
+    if receipt and receipts.filter(receipt=receipt).exists():
         raise Conflict(
             "A payment with this reference exists already.",
             field="reference",
@@ -94,7 +93,7 @@ def payment_record(
         )
     try:
         with transaction.atomic():
-            payment = Payment.objects.create(
+            payment = Payment.objects.for_agency(actor).create(
                 agency_id=actor.agency_id,
                 lease=lease,
                 method=method,
