@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from keja.audit.models import AuditEntry
+from keja.platform.cache.versioned import invalidate_agency
 from keja.platform.scoping import Actor
 
 
@@ -19,6 +20,8 @@ def audit_record(
     summary: str = "",
     changes: dict[str, Any] | None = None,
 ) -> AuditEntry:
+    if agency_id is not None:
+        invalidate_agency(agency_id)
     return AuditEntry.objects.across_agencies(
         "audit entries name their agency, or none for platform actions"
     ).create(
@@ -36,6 +39,8 @@ def audit_record(
 
 def audit_bulk_record(entries: list[AuditEntry]) -> None:
     """For bulk operations: one INSERT per batch instead of one per row."""
+    for agency_id in {e.agency_id for e in entries if e.agency_id is not None}:
+        invalidate_agency(agency_id)
     AuditEntry.objects.across_agencies("bulk audit entries name their agencies").bulk_create(
         entries, batch_size=500
     )

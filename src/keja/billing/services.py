@@ -31,6 +31,7 @@ from keja.kernel.errors import NotFound
 from keja.kernel.money import ZERO
 from keja.leases.models import Lease
 from keja.platform.batching import BatchReport, run_in_batches
+from keja.platform.cache.versioned import invalidate_agency
 from keja.platform.db.retry import StaleWrite
 from keja.platform.scoping import Actor
 
@@ -352,8 +353,10 @@ def late_fees_apply(
     return run_in_batches(ids, charge, batch_size=batch_size)
 
 
+@transaction.atomic
 def invoices_mark_overdue(*, agency_id: int, today: date | None = None) -> int:
     today = today or today_nairobi()
+    invalidate_agency(agency_id)
     return (
         Invoice.objects.for_agency(agency_id)
         .filter(status__in=(Invoice.Status.OPEN, Invoice.Status.PARTIALLY_PAID), due_date__lt=today)

@@ -98,9 +98,10 @@ REDIS_SOCKET_TIMEOUT: float = env.float("KEJA_REDIS_SOCKET_TIMEOUT", default=1.0
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "keja.platform.cache.backend.ResilientRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": CACHE_KEY_PREFIX,
+            "KEY_FUNCTION": "keja.platform.cache.keys.make_key",
             "TIMEOUT": 300,
             "OPTIONS": {
                 "max_connections": REDIS_POOL_MAX,
@@ -117,12 +118,48 @@ else:
             "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
             "LOCATION": "keja-embedded",
             "KEY_PREFIX": CACHE_KEY_PREFIX,
+            "KEY_FUNCTION": "keja.platform.cache.keys.make_key",
             "TIMEOUT": 300,
         }
     }
     SESSION_ENGINE = "django.contrib.sessions.backends.db"
     EMBEDDED_REDIS = True
 SESSION_COOKIE_AGE = 60 * 60 * 12
+
+# ORM cache (django-cachalot) for read-mostly tables only: cachalot invalidates a whole table on
+# any write, so high-write tables (payments, callbacks, allocations, invoices, credit, audit,
+# jobs, sessions) are never cached by it; their aggregates are cached explicitly with versioned
+# keys (keja.platform.cache.versioned). See docs/caching.md.
+CACHALOT_ENABLED: bool = env.bool("KEJA_ORM_CACHE", default=True)
+CACHALOT_TIMEOUT = 60 * 60
+# cachalot lists supported backends by class path; ResilientRedisCache is Django's RedisCache
+# with errors turned into misses, so the check's warning does not apply.
+SILENCED_SYSTEM_CHECKS = ["cachalot.W001"]
+CACHALOT_ONLY_CACHABLE_TABLES = frozenset(
+    {
+        "agencies_agency",
+        "agencies_membership",
+        "properties_property",
+        "properties_unit",
+        "tenants_tenant",
+        "leases_lease",
+        "auth_user",
+    }
+)
+CACHALOT_UNCACHABLE_TABLES = frozenset(
+    {
+        "django_migrations",
+        "django_session",
+        "payments_payment",
+        "payments_mpesacallback",
+        "billing_invoice",
+        "billing_allocation",
+        "billing_creditentry",
+        "audit_auditentry",
+        "jobs_jobrun",
+        "agencies_apikey",
+    }
+)
 
 # --- dramatiq (background jobs) --------------------------------------------------------------
 DRAMATIQ_NAMESPACE = f"dramatiq:{KEJA_ENV}:{KEJA_INSTANCE}"
@@ -138,6 +175,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "dramatiq_crontab",
+    "cachalot",
     "keja.agencies",
     "keja.audit",
     "keja.jobs",

@@ -15,6 +15,7 @@ from keja.billing.models import Invoice
 from keja.kernel.clock import NAIROBI, add_months, period_of, today_nairobi
 from keja.kernel.money import ZERO
 from keja.payments.models import Payment
+from keja.platform.cache import versioned
 from keja.platform.scoping import Actor, agency_id_of
 from keja.properties.models import Unit
 
@@ -167,4 +168,22 @@ def dashboard_figures(
             )
             for r in latest_rows
         ],
+    )
+
+
+DASHBOARD_TTL = 300  # P2.1: five minutes, and invalidated on every committed change
+
+
+def dashboard_cached(*, actor: Actor | int, today: date | None = None) -> Dashboard:
+    """The dashboard from the per-agency versioned cache (one Redis round trip on a hit); computed
+    by one process on a miss. Any committed write to the agency moves it to a new version."""
+    agency_id = agency_id_of(actor)
+    name = f"figures:{(today or today_nairobi()).isoformat()}"
+    return versioned.get_or_compute(
+        "dash",
+        agency_id,
+        name,
+        lambda: dashboard_figures(actor=agency_id, today=today),
+        ttl=DASHBOARD_TTL,
+        count_popularity=True,
     )

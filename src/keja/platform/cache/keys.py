@@ -1,0 +1,32 @@
+"""The one key convention (P2.0): ``keja:{env}:{instance}:{area}:{agency}:{name}:v{version}``.
+
+The ``keja:{env}:{instance}`` part is the cache's KEY_PREFIX (settings.CACHE_KEY_PREFIX), so
+every environment, test run and xdist worker has its own keys. Django's own version number is
+left out (``make_key``): our versions live in the key's ``v{version}`` part, per namespace."""
+
+from __future__ import annotations
+
+from typing import Any
+
+AREAS = ("dash", "list", "http", "auth", "idem", "stats", "ns", "lock", "orm")
+
+
+def make_key(key: str, key_prefix: str, version: Any) -> str:
+    """Django KEY_FUNCTION: ``{prefix}:{key}`` (no Django version segment)."""
+    return f"{key_prefix}:{key}" if key_prefix else key
+
+
+def ns_key(area: str, agency_id: int | str) -> str:
+    return f"ns:{area}:{agency_id}"
+
+
+def versioned_key(area: str, agency_id: int | str, name: str, version: int) -> str:
+    return f"{area}:{agency_id}:{name}:v{version}"
+
+
+def lock_key(area: str, agency_id: int | str, name: str, version: int) -> str:
+    return f"lock:{area}:{agency_id}:{name}:v{version}"
+
+
+def stats_key(area: str) -> str:
+    return f"stats:{area}"

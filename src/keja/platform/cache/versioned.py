@@ -1,0 +1,232 @@
+"""Per-agency versioned namespaces with one-round-trip reads and stampede protection.
+
+A namespace is (area, agency). Its version lives at ``ns:{area}:{agency}``; values live at
+``{area}:{agency}:{name}:v{version}``. Invalidation bumps the version when the writing
+transaction commits (``bump_on_commit``), so readers move to new keys at once and old values age
+out by TTL: never a global flush, never a stale read after a committed change.
+
+A read is ONE Redis round trip: a Lua script reads the version, the value under that version,
+and counts the hit or miss (and the agency's popularity, used for warming). On a miss one process
+computes (it holds a short lock) while the others poll briefly for its result (P2.1)."""
+
+from __future__ import annotations
+
+import contextlib
+import pickle
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import redis
+import structlog
+from django.core.cache import cache
+from django.db import transaction
+
+from keja.platform.cache import backend
+from keja.platform.cache.keys import lock_key, ns_key, stats_key, versioned_key
+
+log = structlog.get_logger("keja.cache")
+T = TypeVar("T")
+MISSING = object()
+
+_READ = """
+local v = redis.call('GET', KEYS[1]) or '0'
+local val = redis.call('GET', ARGV[1] .. v)
+if val then redis.call('HINCRBY', KEYS[2], 'hit', 1) else redis.call('HINCRBY', KEYS[2], 'miss', 1) end
+if ARGV[2] ~= '' then redis.call('ZINCRBY', KEYS[3], 1, ARGV[2]) end
+return {v, val}
+"""
+_scripts: dict[int, Any] = {}
+
+
+def _redis() -> redis.Redis | None:
+    if isinstance(cache, backend.ResilientRedisCache) or hasattr(cache, "raw_client"):
+        return cache.raw_client()
+    return None
+
+
+def _script(client: redis.Redis) -> Any:
+    key = id(client.connection_pool)
+    if key not in _scripts:
+        _scripts[key] = client.register_script(_READ)
+    return _scripts[key]
+
+
+def read(
+    area: str, agency_id: int, name: str, *, count_popularity: bool = False
+) -> tuple[int, Any]:
+    """(version, value or MISSING) in one round trip; (0, MISSING) when Redis is down."""
+    client = _redis()
+    if client is None:  # in-process cache (embedded mode)
+        version = int(cache.get(ns_key(area, agency_id)) or 0)
+        raw = cache.get(versioned_key(area, agency_id, name, version), MISSING)
+        return version, raw
+    prefix = cache.make_key(versioned_key(area, agency_id, name, 0))[: -len("0")]
+    try:
+        version_raw, raw = _script(client)(
+            keys=[
+                cache.make_key(ns_key(area, agency_id)),
+                cache.make_key(stats_key(area)),
+                cache.make_key(stats_key(f"{area}:agencies")),
+            ],
+            args=[prefix, str(agency_id) if count_popularity else ""],
+        )
+    except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
+        backend.note_error(exc, "versioned_read")
+        return 0, MISSING
+    backend.note_success()
+    value = MISSING if raw is None else pickle.loads(raw)  # noqa: S301 - our own Redis, our own values
+    return int(version_raw), value
+
+
+def store(area: str, agency_id: int, name: str, version: int, value: Any, ttl: int) -> None:
+    client = _redis()
+    key = versioned_key(area, agency_id, name, version)
+    if client is None:
+        cache.set(key, value, ttl)
+        return
+    try:
+        client.set(cache.make_key(key), pickle.dumps(value, pickle.HIGHEST_PROTOCOL), ex=ttl)
+    except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
+        backend.note_error(exc, "versioned_store")
+
+
+def get_or_compute(
+    area: str,
+    agency_id: int,
+    name: str,
+    compute: Callable[[], T],
+    *,
+    ttl: int = 300,
+    wait_s: float = 3.0,
+    count_popularity: bool = False,
+) -> T:
+    version, value = read(area, agency_id, name, count_popularity=count_popularity)
+    if value is not MISSING:
+        return value
+    client = _redis()
+    if client is None or backend.degraded(1.0):
+        result = compute()
+        store(area, agency_id, name, version, result, ttl)
+        return result
+    lock = cache.make_key(lock_key(area, agency_id, name, version))
+    try:
+        owner = bool(client.set(lock, b"1", nx=True, px=int(max(wait_s, 5) * 1000 * 3)))
+    except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
+        backend.note_error(exc, "versioned_lock")
+        return compute()
+    if owner:
+        try:
+            result = compute()
+            store(area, agency_id, name, version, result, ttl)
+            return result
+        finally:
+            with contextlib.suppress(redis.RedisError):
+                client.delete(lock)
+    # Someone else is computing this value: wait briefly for it.
+    deadline = time.monotonic() + wait_s
+    key = cache.make_key(versioned_key(area, agency_id, name, version))
+    while time.monotonic() < deadline:
+        time.sleep(0.02)
+        try:
+            raw = client.get(key)
+        except redis.RedisError:
+            break
+        if isinstance(raw, bytes):
+            return pickle.loads(raw)  # noqa: S301
+    log.warning("cache_wait_timeout", area=area, agency_id=agency_id, name=name)
+    return compute()
+
+
+_after_bump: list[Callable[[str, int], None]] = []
+
+
+def on_bump(hook: Callable[[str, int], None]) -> None:
+    """Called after a namespace version changes (warming registers here)."""
+    _after_bump.append(hook)
+
+
+def bump(area: str, agency_id: int) -> int:
+    key = ns_key(area, agency_id)
+    client = _redis()
+    try:
+        if client is None:
+            version = cache.incr(key) if not cache.add(key, 1, None) else 1
+        else:
+            version = int(client.incr(cache.make_key(key)))
+    except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
+        backend.note_error(exc, "bump")
+        return -1
+    for hook in list(_after_bump):
+        try:
+            hook(area, agency_id)
+        except Exception:  # pragma: no cover
+            log.exception("after_bump_hook_failed")
+    return version
+
+
+def bump_on_commit(agency_id: int, *areas: str) -> None:
+    """Invalidate the agency's namespaces when (and only if) the current transaction commits.
+    Registered once per transaction and agency, however many writes the transaction makes."""
+    conn = transaction.get_connection()
+    tag = (agency_id, areas)
+    if conn.in_atomic_block and any(
+        getattr(f, "_keja_bump", None) == tag for _, f, _ in conn.run_on_commit
+    ):
+        return
+
+    def _do() -> None:
+        for area in areas:
+            bump(area, agency_id)
+
+    _do._keja_bump = tag  # type: ignore[attr-defined]
+    transaction.on_commit(_do)
+
+
+AGENCY_AREAS = ("dash", "list", "http")
+
+
+def invalidate_agency(agency_id: int) -> None:
+    """Every committed write to an agency's business data moves its dashboard, list and HTTP
+    caches to new versions (called by ``audit_record``, which every write service calls)."""
+    bump_on_commit(agency_id, *AGENCY_AREAS)
+
+
+def current_version(area: str, agency_id: int) -> int:
+    client = _redis()
+    try:
+        if client is None:
+            return int(cache.get(ns_key(area, agency_id)) or 0)
+        raw = client.get(cache.make_key(ns_key(area, agency_id)))
+    except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
+        backend.note_error(exc, "version")
+        return -1
+    return int(raw or 0)
+
+
+def hit_stats() -> dict[str, dict[str, int]]:
+    """Hit/miss counts per area (since the keys were created)."""
+    client = _redis()
+    if client is None:
+        return {}
+    out: dict[str, dict[str, int]] = {}
+    try:
+        for area in ("dash", "list", "http"):
+            raw = client.hgetall(cache.make_key(stats_key(area)))
+            hits = int(raw.get(b"hit", 0))
+            misses = int(raw.get(b"miss", 0))
+            out[area] = {"hit": hits, "miss": misses}
+    except redis.RedisError as exc:
+        backend.note_error(exc, "stats")
+    return out
+
+
+def popular_agencies(area: str = "dash", limit: int = 20) -> list[int]:
+    client = _redis()
+    if client is None:
+        return []
+    try:
+        rows = client.zrevrange(cache.make_key(stats_key(f"{area}:agencies")), 0, limit - 1)
+    except redis.RedisError:
+        return []
+    return [int(r) for r in rows]  # type: ignore[arg-type]
