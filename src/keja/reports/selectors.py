@@ -106,7 +106,7 @@ def dashboard_figures(
         Invoice.objects.for_agency(agency_id)
         .filter(status__in=OPEN, due_date__lt=today)
         .aggregate(
-            total=Coalesce(Sum(balance), Value(ZERO), output_field=MONEY),
+            owed=Coalesce(Sum(balance), Value(ZERO), output_field=MONEY),
             b0=Coalesce(Sum(balance, filter=bucket(1, 30)), Value(ZERO), output_field=MONEY),
             b31=Coalesce(Sum(balance, filter=bucket(31, 60)), Value(ZERO), output_field=MONEY),
             b61=Coalesce(Sum(balance, filter=bucket(61, 90)), Value(ZERO), output_field=MONEY),
@@ -148,7 +148,7 @@ def dashboard_figures(
         paid_on_this_month_invoices=billed["paid"],
         collected_this_month=collected,
         collection_rate=_ratio(billed["paid"], billed["billed"]),
-        arrears_total=arrears["total"],
+        arrears_total=arrears["owed"],
         arrears_0_30=arrears["b0"],
         arrears_31_60=arrears["b31"],
         arrears_61_90=arrears["b61"],

@@ -1,0 +1,72 @@
+"""What the cache holds and how it is doing: for /health, /metrics, `keja cache` and the
+staff console page (P2.3)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import redis
+from django.conf import settings
+from django.core.cache import cache
+
+from keja.platform.cache import backend, versioned
+from keja.platform.cache.keys import AREAS
+
+
+def key_counts(max_scan: int = 200_000) -> dict[str, int]:
+    """Keys per area under this environment's prefix (SCAN, bounded)."""
+    client = versioned._redis()
+    counts = dict.fromkeys(AREAS, 0)
+    counts["other"] = 0
+    if client is None:
+        return counts
+    prefix = f"{settings.CACHE_KEY_PREFIX}:"
+    seen = 0
+    try:
+        for raw in client.scan_iter(match=f"{prefix}*", count=1000):
+            key = raw.decode() if isinstance(raw, bytes) else str(raw)
+            area = key[len(prefix) :].split(":", 1)[0]
+            counts[area if area in counts else "other"] += 1
+            seen += 1
+            if seen >= max_scan:
+                break
+    except (redis.RedisError, OSError) as exc:
+        backend.note_error(exc, "scan")
+    return counts
+
+
+def redis_memory() -> dict[str, Any]:
+    client = versioned._redis()
+    if client is None:
+        return {"backend": "in-process"}
+    try:
+        info = client.info("memory")
+        policy = client.config_get("maxmemory-policy")
+    except (redis.RedisError, OSError) as exc:
+        backend.note_error(exc, "info")
+        return {"error": f"{type(exc).__name__}"}
+    return {
+        "used_memory": info.get("used_memory"),
+        "used_memory_human": info.get("used_memory_human"),
+        "maxmemory": info.get("maxmemory"),
+        "maxmemory_policy": policy.get("maxmemory-policy") if isinstance(policy, dict) else None,
+    }
+
+
+def summary(*, with_keys: bool = False) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "status": "degraded" if backend.degraded() else "ok",
+        "errors": backend.error_count(),
+        "hits": versioned.hit_stats(),
+        "memory": redis_memory(),
+        "orm_cache": bool(getattr(settings, "CACHALOT_ENABLED", False)),
+    }
+    if with_keys:
+        out["keys"] = key_counts()
+    if not settings.REDIS_URL:
+        out["status"] = "embedded"
+    return out
+
+
+def cache_is_redis() -> bool:
+    return hasattr(cache, "raw_client")
