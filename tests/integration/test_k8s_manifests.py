@@ -265,7 +265,7 @@ def test_redis_is_bounded():
     conf = _find("ConfigMap", "keja-redis-config")["data"]["redis.conf"]
     settings = dict(line.split(None, 1) for line in conf.splitlines() if line.strip())
     assert settings["maxmemory"] == "512mb"
-    assert settings["maxmemory-policy"] == "allkeys-lru"
+    assert settings["maxmemory-policy"] == "volatile-lru"
 
 
 # --- web probes ----------------------------------------------------------------------------------
