@@ -25,3 +25,17 @@ class PlatformConfig(AppConfig):
 
         autodiscover_modules("actors")
         start_pool_stats_logger()
+        _register_cache_recovery()
+
+
+def _register_cache_recovery() -> None:
+    """Invalidations made while Redis was unreachable were lost: when it answers again, drop the
+    ORM cache's table stamps so no query result cached before the outage is served."""
+    from keja.platform.cache import backend
+
+    def _invalidate_orm_cache() -> None:
+        from cachalot.api import invalidate
+
+        invalidate()
+
+    backend.on_recovery(_invalidate_orm_cache)
