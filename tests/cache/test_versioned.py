@@ -123,3 +123,26 @@ def test_redis_down_degrades_to_computing() -> None:
 
 def test_namespace_key_shape() -> None:
     assert ns_key("dash", 5) == "ns:dash:5"
+
+
+def test_a_new_epoch_retires_every_value_after_an_outage() -> None:
+    versioned.get_or_compute("dash", 108, "figures", lambda: "before")
+    assert versioned.read("dash", 108, "figures")[1] == "before"
+    version_before = versioned.current_version("dash", 108)
+    versioned.new_epoch()  # what the recovery hook does when Redis answers again
+    assert versioned.read("dash", 108, "figures")[1] is versioned.MISSING
+    assert versioned.current_version("dash", 108) == version_before
+    assert versioned.get_or_compute("dash", 108, "figures", lambda: "after") == "after"
+
+
+def test_recovery_after_an_outage_runs_the_hooks() -> None:
+    seen: list[int] = []
+    backend.on_recovery(lambda: seen.append(1))
+    try:
+        with override_settings(CACHES=DEAD_REDIS):
+            cache.get("x")
+        assert backend.degraded()
+        cache.get("y")  # Redis answers again
+        assert seen == [1]
+    finally:
+        backend._recovery_hooks.pop()

@@ -30,12 +30,14 @@ class PlatformConfig(AppConfig):
 
 def _register_cache_recovery() -> None:
     """Invalidations made while Redis was unreachable were lost: when it answers again, drop the
-    ORM cache's table stamps so no query result cached before the outage is served."""
-    from keja.platform.cache import backend
+    ORM cache's table stamps and start a new epoch of versioned values, so nothing cached before
+    the outage is served."""
+    from keja.platform.cache import backend, versioned
 
     def _invalidate_orm_cache() -> None:
         from cachalot.api import invalidate
 
         invalidate()
+        versioned.new_epoch()
 
     backend.on_recovery(_invalidate_orm_cache)

@@ -20,11 +20,11 @@ def ns_key(area: str, agency_id: int | str) -> str:
     return f"ns:{area}:{agency_id}"
 
 
-def versioned_key(area: str, agency_id: int | str, name: str, version: int) -> str:
+def versioned_key(area: str, agency_id: int | str, name: str, version: int | str) -> str:
     return f"{area}:{agency_id}:{name}:v{version}"
 
 
-def lock_key(area: str, agency_id: int | str, name: str, version: int) -> str:
+def lock_key(area: str, agency_id: int | str, name: str, version: int | str) -> str:
     return f"lock:{area}:{agency_id}:{name}:v{version}"
 
 

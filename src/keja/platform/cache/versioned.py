@@ -30,7 +30,8 @@ T = TypeVar("T")
 MISSING = object()
 
 _READ = """
-local v = redis.call('GET', KEYS[1]) or '0'
+local e = redis.call('GET', KEYS[4]) or '0'
+local v = e .. '.' .. (redis.call('GET', KEYS[1]) or '0')
 local val = redis.call('GET', ARGV[1] .. v)
 if val then redis.call('HINCRBY', KEYS[2], 'hit', 1) else redis.call('HINCRBY', KEYS[2], 'miss', 1) end
 if ARGV[2] ~= '' then redis.call('ZINCRBY', KEYS[3], 1, ARGV[2]) end
@@ -52,34 +53,44 @@ def _script(client: redis.Redis) -> Any:
     return _scripts[key]
 
 
+EPOCH_KEY = "ns:epoch"
+
+
 def read(
     area: str, agency_id: int, name: str, *, count_popularity: bool = False
-) -> tuple[int, Any]:
-    """(version, value or MISSING) in one round trip; (0, MISSING) when Redis is down."""
+) -> tuple[str, Any]:
+    """(version, value or MISSING) in one round trip; ("", MISSING) when Redis is down.
+
+    The version is ``{epoch}.{namespace version}``: the epoch moves when a process sees Redis
+    again after an outage (bumps during the outage may have been lost), retiring every value."""
     client = _redis()
     if client is None:  # in-process cache (embedded mode)
-        version = int(cache.get(ns_key(area, agency_id)) or 0)
+        version = f"{cache.get(EPOCH_KEY) or 0}.{cache.get(ns_key(area, agency_id)) or 0}"
         raw = cache.get(versioned_key(area, agency_id, name, version), MISSING)
         return version, raw
-    prefix = cache.make_key(versioned_key(area, agency_id, name, 0))[: -len("0")]
+    prefix = cache.make_key(versioned_key(area, agency_id, name, ""))
     try:
         version_raw, raw = _script(client)(
             keys=[
                 cache.make_key(ns_key(area, agency_id)),
                 cache.make_key(stats_key(area)),
                 cache.make_key(stats_key(f"{area}:agencies")),
+                cache.make_key(EPOCH_KEY),
             ],
             args=[prefix, str(agency_id) if count_popularity else ""],
         )
     except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
         backend.note_error(exc, "versioned_read")
-        return 0, MISSING
+        return "", MISSING
     backend.note_success()
     value = MISSING if raw is None else pickle.loads(raw)  # noqa: S301 - our own Redis, our own values
-    return int(version_raw), value
+    version = version_raw.decode() if isinstance(version_raw, bytes) else str(version_raw)
+    return version, value
 
 
-def store(area: str, agency_id: int, name: str, version: int, value: Any, ttl: int) -> None:
+def store(area: str, agency_id: int, name: str, version: str, value: Any, ttl: int) -> None:
+    if not version:
+        return
     client = _redis()
     key = versioned_key(area, agency_id, name, version)
     if client is None:
@@ -230,3 +241,16 @@ def popular_agencies(area: str = "dash", limit: int = 20) -> list[int]:
     except redis.RedisError:
         return []
     return [int(r) for r in rows]  # type: ignore[arg-type]
+
+
+def new_epoch() -> None:
+    """Retire every versioned value at once (after an outage); namespaces keep their versions."""
+    client = _redis()
+    try:
+        if client is None:
+            if not cache.add(EPOCH_KEY, 1, None):
+                cache.incr(EPOCH_KEY)
+        else:
+            client.incr(cache.make_key(EPOCH_KEY))
+    except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
+        backend.note_error(exc, "epoch")
