@@ -4,6 +4,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -78,7 +79,7 @@ def wait_for_http(
     last: object = None
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
-            out = proc.stdout.read() if proc.stdout else ""
+            out = output_of(proc)
             raise AssertionError(
                 f"process exited with {proc.returncode} before {url} answered:\n{out}"
             )
@@ -97,6 +98,23 @@ def keja_cmd(*args: str) -> list[str]:
     return [sys.executable, "-m", "keja.manage", *args]
 
 
+def spawn(cmd: list[str], env: dict[str, str]) -> subprocess.Popen:
+    """Start a child whose output goes to a temporary file (a pipe nobody drains would fill up
+    and block the child); ``stop`` returns that output."""
+    log = tempfile.NamedTemporaryFile(prefix="keja-child-", suffix=".log", delete=False)  # noqa: SIM115
+    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+    proc.keja_log = log.name  # type: ignore[attr-defined]
+    log.close()
+    return proc
+
+
+def output_of(proc: subprocess.Popen) -> str:
+    path = getattr(proc, "keja_log", None)
+    if path is None:
+        return proc.stdout.read() if proc.stdout else ""
+    return Path(path).read_text(errors="replace")
+
+
 def stop(proc: subprocess.Popen) -> str:
     proc.terminate()
     try:
@@ -104,6 +122,10 @@ def stop(proc: subprocess.Popen) -> str:
     except subprocess.TimeoutExpired:
         proc.kill()
         out, _ = proc.communicate()
+    if getattr(proc, "keja_log", None):
+        text = output_of(proc)
+        Path(proc.keja_log).unlink(missing_ok=True)  # type: ignore[attr-defined]
+        return text
     return out or ""
 
 
@@ -114,7 +136,7 @@ def live_gunicorn(request: pytest.FixtureRequest) -> Iterator[callable]:  # type
 
     def start(**env: str | None) -> str:
         port = free_port()
-        proc = subprocess.Popen(
+        proc = spawn(
             [
                 sys.executable,
                 "-m",
@@ -128,11 +150,7 @@ def live_gunicorn(request: pytest.FixtureRequest) -> Iterator[callable]:  # type
                 "1",
                 "--no-control-socket",
             ],
-            env=subprocess_env(**env),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            cwd=ROOT,
+            subprocess_env(**env),
         )
         procs.append(proc)
         base = f"http://127.0.0.1:{port}"

@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import ROOT, free_port, keja_cmd, stop, subprocess_env, wait_for_http
+from tests.conftest import ROOT, free_port, keja_cmd, spawn, stop, subprocess_env, wait_for_http
 
 pytestmark = pytest.mark.slow
 
@@ -71,14 +71,7 @@ def test_demo_serves_ready_and_login_on_embedded_defaults(tmp_path: Path) -> Non
     """What `make demo` runs: migrate, seed, serve; /health/ready answers 200 and the login
     page is served, with no PostgreSQL or Redis configured."""
     port = free_port()
-    proc = subprocess.Popen(
-        keja_cmd("demo", "--addr", f"127.0.0.1:{port}"),
-        env=embedded_env(tmp_path),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        cwd=ROOT,
-    )
+    proc = spawn(keja_cmd("demo", "--addr", f"127.0.0.1:{port}"), embedded_env(tmp_path))
     try:
         ready = wait_for_http(f"http://127.0.0.1:{port}/health/ready", timeout=170, proc=proc)
         assert ready.json()["status"] == "ok"

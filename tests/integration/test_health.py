@@ -78,3 +78,12 @@ def test_real_server_with_redis_down(live_gunicorn) -> None:
     assert ready.status_code == 503
     assert "redis" in ready.json()["failed"]
     assert "database" not in ready.json()["failed"]
+
+
+def test_metrics_expose_pool_statistics(client: Client, settings) -> None:
+    settings.KEJA_HEALTH_TOKEN = "metrics-token"
+    assert client.get("/metrics").status_code == 403
+    client.get("/health/ready")  # makes sure this process's pool is open
+    body = client.get("/metrics", HTTP_X_HEALTH_TOKEN="metrics-token").content.decode()
+    assert "keja_db_pool_max 20.0" in body
+    assert "keja_db_requests_waiting" in body

@@ -3,27 +3,19 @@ test database through the pool, with connections closed around each message)."""
 
 from __future__ import annotations
 
-import subprocess
 import time
 
 import pytest
 
 from keja.jobs.models import JobRun
 from keja.jobs.services import selfcheck_enqueue
-from tests.conftest import ROOT, keja_cmd, stop, subprocess_env
+from tests.conftest import keja_cmd, spawn, stop, subprocess_env
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
 def test_real_worker_processes_selfcheck_job() -> None:
-    worker = subprocess.Popen(
-        keja_cmd("worker", "--processes", "1", "--threads", "2"),
-        env=subprocess_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        cwd=ROOT,
-    )
+    worker = spawn(keja_cmd("worker", "--processes", "1", "--threads", "2"), subprocess_env())
     try:
         run = selfcheck_enqueue()
         deadline = time.monotonic() + 60

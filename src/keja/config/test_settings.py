@@ -17,7 +17,13 @@ if "KEJA_INSTANCE" not in os.environ:
     os.environ["KEJA_INSTANCE"] = f"t{uuid.uuid4().hex[:8]}-{worker}"
 
 from keja.config.settings import *  # noqa: F403
-from keja.config.settings import MIDDLEWARE
+from keja.config.settings import DATABASES, KEJA_INSTANCE, MIDDLEWARE
+
+# Each run gets its own test database, so parallel runs (several developers or agents on one
+# machine) never collide on "test_keja".
+DATABASES["default"].setdefault("TEST", {})["NAME"] = os.environ.get(
+    "KEJA_TEST_DB_NAME", f"test_keja_{KEJA_INSTANCE.replace('-', '_')}"
+)
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
