@@ -59,9 +59,11 @@ class Invoice(models.Model):
         indexes = [
             models.Index(fields=["agency", "-id"], name="invoice_agency_id_desc"),
             # arrears, overdue counts and aging: WHERE agency AND status IN (...) [AND due_date < ...]
+            # ``id`` is included for COUNT("id"): the dashboard's aggregate is then an index-only
+            # scan (tests/integration/test_indexes.py, docs/database.md)
             models.Index(
                 fields=["agency", "status", "due_date"],
-                include=["total", "amount_paid"],
+                include=["total", "amount_paid", "id"],
                 name="invoice_agency_status_due",
             ),
             # billed this month: WHERE agency AND period = ...

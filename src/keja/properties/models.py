@@ -5,7 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.functions import Upper
 
 from keja.platform.scoping import ScopedManager
 
@@ -59,6 +60,10 @@ class Property(models.Model):
             models.Index(fields=["agency", "-id"], name="property_agency_id_desc"),
             models.Index(fields=["agency", "status", "-id"], name="property_agency_status"),
             models.Index(fields=["agency", "county", "town"], name="property_agency_location"),
+            # property_list filters county/town case-insensitively (UPPER(county::text) = ...)
+            models.Index(
+                F("agency"), Upper("county"), Upper("town"), name="property_agency_location_ci"
+            ),
         ]
 
     def __str__(self) -> str:
