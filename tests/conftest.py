@@ -51,6 +51,7 @@ def subprocess_env(**overrides: str | None) -> dict[str, str]:
     """Environment for a child process of the app that shares this run's database and Redis
     prefix; a value of None removes the variable."""
     env = dict(os.environ)
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # set for the browser tests' process only
     env.update(
         {
             "KEJA_ENV": "test",

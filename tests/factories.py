@@ -93,3 +93,54 @@ def make_lease(
         activate=activate,
         **kw,
     )  # type: ignore[arg-type]
+
+
+# --- console (issue 5) ------------------------------------------------------------------------
+# Imports kept here so the helpers above stay untouched.
+from django.utils import timezone  # noqa: E402
+
+from keja.billing.services import invoice_issue  # noqa: E402
+from keja.kernel.clock import add_months, period_of, today_nairobi  # noqa: E402
+from keja.payments.models import Payment  # noqa: E402
+
+
+def make_unmatched_payment(
+    actor: Actor,
+    amount: str = "1000.00",
+    *,
+    receipt: str | None = None,
+    account_reference: str = "WRONGREF",
+    payer_name: str = "Wanjiku Kamau",
+) -> Payment:
+    """A paybill payment that matched no lease, as the C2B callback leaves it (D6)."""
+    return Payment.objects.create(
+        agency_id=actor.agency_id,
+        lease=None,
+        method=Payment.Method.MPESA_PAYBILL,
+        status=Payment.Status.COMPLETED,
+        amount=Decimal(amount),
+        paid_at=timezone.now(),
+        receipt=receipt or f"UNM{next(_seq):07d}",
+        account_reference=account_reference,
+        payer_name=payer_name,
+    )
+
+
+def make_billed_lease(
+    actor: Actor,
+    *,
+    months: int = 3,
+    today: date | None = None,
+    rent: str = "20000.00",
+    **kw: object,
+) -> Lease:
+    """An active lease that started on the 1st ``months`` months before this one, with every
+    invoice up to this month issued (as the monthly job would have)."""
+    today = today or today_nairobi()
+    start = add_months(period_of(today), -months)
+    lease = make_lease(actor, start=start, rent=rent, **kw)
+    period = start
+    while period <= today:
+        invoice_issue(agency_id=actor.agency_id, lease_id=lease.pk, period=period, today=today)
+        period = add_months(period, 1)
+    return lease

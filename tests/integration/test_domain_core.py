@@ -220,3 +220,9 @@ def test_bad_input_is_refused(actor) -> None:
         payment_record(actor=actor, lease_id=lease.pk, amount="100", method="mpesa_stk")
     with pytest.raises(ValidationFailed):
         make_tenant(actor, phone="12345")
+
+
+def test_lease_start_date_is_bounded(actor) -> None:
+    with pytest.raises(ValidationFailed) as err:
+        make_lease(actor, start=date(1990, 1, 1))
+    assert err.value.field == "start_date"

@@ -41,7 +41,7 @@ def apikeys_list(*, scope: Actor | int) -> QuerySet[ApiKey]:
 
 def apikey_lookup(*, raw_key: str) -> ApiKey | None:
     """The active key matching ``raw_key`` (``kj_<prefix>_<secret>``), or None."""
-    parts = raw_key.split("_")
+    parts = raw_key.split("_", 2)  # the secret itself may contain "_" (token_urlsafe)
     if len(parts) != 3 or parts[0] != "kj" or len(raw_key) > 200:
         return None
     key = ApiKey.objects.filter(prefix=parts[1], revoked_at__isnull=True).first()

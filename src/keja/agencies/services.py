@@ -13,6 +13,7 @@ from keja.agencies.models import Agency, ApiKey, Membership
 from keja.agencies.selectors import hash_key
 from keja.audit.services import audit_record
 from keja.kernel.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from keja.platform.cache.http import forget_api_key
 from keja.platform.scoping import Actor
 
 
@@ -115,6 +116,8 @@ def apikey_revoke(*, actor: Actor, key_id: int) -> ApiKey:
     if key.revoked_at is None:
         key.revoked_at = timezone.now()
         key.save(update_fields=["revoked_at"])
+        digest = key.key_hash
+        transaction.on_commit(lambda: forget_api_key(digest=digest))
         audit_record(
             actor=actor,
             agency_id=actor.agency_id,

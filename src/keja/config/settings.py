@@ -44,6 +44,10 @@ if PRODUCTION and not ALLOWED_HOSTS:
     raise ImproperlyConfigured("KEJA_ENV=production needs ALLOWED_HOSTS")
 CSRF_TRUSTED_ORIGINS: list[str] = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
+# Instance name: part of every Redis key prefix and of the database application name, so two
+# deployments (or test runs) on one Redis/PostgreSQL never mix.
+KEJA_INSTANCE: str = env.str("KEJA_INSTANCE", default="main")
+
 # --- database (P1.0) -------------------------------------------------------------------------
 DATABASE_URL: str = env.str("DATABASE_URL", default="")
 DB_POOL_MIN: int = env.int("KEJA_DB_POOL_MIN", default=5)
@@ -65,7 +69,9 @@ if DATABASE_URL:
             "name": f"keja-{KEJA_ENV}",
         },
         "options": f"-c statement_timeout={DB_STATEMENT_TIMEOUT_MS}",
-        "application_name": env.str("KEJA_DB_APPLICATION_NAME", default=f"keja-{KEJA_ENV}"),
+        "application_name": env.str(
+            "KEJA_DB_APPLICATION_NAME", default=f"keja-{KEJA_ENV}-{KEJA_INSTANCE}"[:63]
+        ),
     }
     DATABASES = {"default": _db}
     EMBEDDED_DB = False
@@ -91,7 +97,6 @@ if PRODUCTION and not REDIS_URL:
     raise ImproperlyConfigured("KEJA_ENV=production needs REDIS_URL")
 # Every environment (and every test run / xdist worker) writes under its own prefix, so tests
 # never read keys written by the demo or by another test worker.
-KEJA_INSTANCE: str = env.str("KEJA_INSTANCE", default="main")
 CACHE_KEY_PREFIX = f"keja:{KEJA_ENV}:{KEJA_INSTANCE}"
 REDIS_POOL_MAX: int = env.int("KEJA_REDIS_POOL_MAX", default=50)
 REDIS_SOCKET_TIMEOUT: float = env.float("KEJA_REDIS_SOCKET_TIMEOUT", default=1.0)
@@ -161,6 +166,11 @@ CACHALOT_UNCACHABLE_TABLES = frozenset(
     }
 )
 
+# Response caches (P2.1, P2.2): the dashboard cache and the API's HTTP cache. Invalidation runs on
+# transaction commit, so the test settings turn them off for tests wrapped in a never-committed
+# transaction; tests/cache turns them on with real commits.
+KEJA_RESPONSE_CACHES: bool = env.bool("KEJA_RESPONSE_CACHES", default=True)
+
 # --- dramatiq (background jobs) --------------------------------------------------------------
 DRAMATIQ_NAMESPACE = f"dramatiq:{KEJA_ENV}:{KEJA_INSTANCE}"
 DRAMATIQ_CRONTAB = {"REDIS_URL": REDIS_URL or None}
@@ -191,6 +201,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "keja.platform.middleware.RequestContextMiddleware",
+    "keja.platform.cache.http.ApiResponseCacheMiddleware",
+    "keja.platform.db.querylog.QueryLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -271,6 +283,67 @@ if PRODUCTION:
 KEJA_HEALTH_TOKEN: str = env.str("KEJA_HEALTH_TOKEN", default="")
 KEJA_HEALTH_TIMEOUT: float = env.float("KEJA_HEALTH_TIMEOUT", default=1.0)
 KEJA_POOL_STATS_INTERVAL: float = env.float("KEJA_POOL_STATS_INTERVAL", default=60.0)
+
+# --- M-Pesa (Daraja; P5.0, P5.1, P6.1) --------------------------------------------------------
+import hashlib as _hashlib  # noqa: E402 (this block keeps its imports)
+import ipaddress as _ipaddress  # noqa: E402
+
+# Base URL: sandbox https://sandbox.safaricom.co.ke, production https://api.safaricom.co.ke, or
+# the local stand-in (`keja daraja_sandbox`, http://127.0.0.1:8765). See docs/payments.md.
+KEJA_DARAJA_BASE_URL: str = env.str("KEJA_DARAJA_BASE_URL", default="http://127.0.0.1:8765")
+KEJA_MPESA_CONSUMER_KEY: str = env.str("KEJA_MPESA_CONSUMER_KEY", default="")
+KEJA_MPESA_CONSUMER_SECRET: str = env.str("KEJA_MPESA_CONSUMER_SECRET", default="")
+KEJA_MPESA_SHORTCODE: str = env.str("KEJA_MPESA_SHORTCODE", default="174379")
+KEJA_MPESA_PASSKEY: str = env.str("KEJA_MPESA_PASSKEY", default="")
+KEJA_MPESA_TRANSACTION_TYPE: str = env.str(
+    "KEJA_MPESA_TRANSACTION_TYPE", default="CustomerPayBillOnline"
+)
+# Public base URL Safaricom posts callbacks to (HTTPS in production).
+KEJA_MPESA_CALLBACK_BASE_URL: str = env.str(
+    "KEJA_MPESA_CALLBACK_BASE_URL", default="http://127.0.0.1:8000"
+)
+# The unguessable path segment of the callback URLs. Outside production a value derived from
+# SECRET_KEY is used when unset; in production, unset means the callback URLs answer 404.
+KEJA_MPESA_CALLBACK_SECRET: str = env.str(
+    "KEJA_MPESA_CALLBACK_SECRET",
+    default=""
+    if PRODUCTION
+    else _hashlib.sha256(f"mpesa-callback:{SECRET_KEY}".encode()).hexdigest()[:40],
+)
+if KEJA_MPESA_CALLBACK_SECRET and not (
+    len(KEJA_MPESA_CALLBACK_SECRET) >= (32 if PRODUCTION else 16)
+    and KEJA_MPESA_CALLBACK_SECRET.replace("-", "").replace("_", "").isalnum()
+    and KEJA_MPESA_CALLBACK_SECRET.isascii()
+):
+    raise ImproperlyConfigured(
+        "KEJA_MPESA_CALLBACK_SECRET must be letters, digits, '-' or '_' (at least 32 in "
+        "production): python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+    )
+KEJA_MPESA_ALLOWED_IPS: list[str] = env.list("KEJA_MPESA_ALLOWED_IPS", default=[])
+for _network in KEJA_MPESA_ALLOWED_IPS:
+    try:
+        _ipaddress.ip_network(_network.strip(), strict=False)
+    except ValueError as _exc:
+        raise ImproperlyConfigured(
+            f"KEJA_MPESA_ALLOWED_IPS: {_network!r} is not an IP address or CIDR network"
+        ) from _exc
+KEJA_MPESA_PROXY_HOPS: int = env.int("KEJA_MPESA_PROXY_HOPS", default=0)
+KEJA_MPESA_CONNECT_TIMEOUT: float = min(env.float("KEJA_MPESA_CONNECT_TIMEOUT", default=5.0), 30.0)
+KEJA_MPESA_READ_TIMEOUT: float = min(env.float("KEJA_MPESA_READ_TIMEOUT", default=15.0), 30.0)
+KEJA_MPESA_TOTAL_TIMEOUT: float = min(env.float("KEJA_MPESA_TOTAL_TIMEOUT", default=30.0), 30.0)
+KEJA_MPESA_MAX_RETRIES: int = env.int("KEJA_MPESA_MAX_RETRIES", default=3)
+KEJA_MPESA_BACKOFF_BASE: float = env.float("KEJA_MPESA_BACKOFF_BASE", default=0.5)
+KEJA_MPESA_BACKOFF_MAX: float = env.float("KEJA_MPESA_BACKOFF_MAX", default=8.0)
+KEJA_MPESA_TOKEN_REFRESH_MARGIN: int = env.int("KEJA_MPESA_TOKEN_REFRESH_MARGIN", default=600)
+KEJA_MPESA_BREAKER_FAIL_MAX: int = env.int("KEJA_MPESA_BREAKER_FAIL_MAX", default=5)
+KEJA_MPESA_BREAKER_RESET_TIMEOUT: float = env.float(
+    "KEJA_MPESA_BREAKER_RESET_TIMEOUT", default=30.0
+)
+KEJA_MPESA_MAX_AMOUNT: int = env.int("KEJA_MPESA_MAX_AMOUNT", default=250_000)
+KEJA_MPESA_RECONCILE_AFTER_MINUTES: int = env.int("KEJA_MPESA_RECONCILE_AFTER_MINUTES", default=2)
+KEJA_MPESA_EXPIRE_AFTER_MINUTES: int = env.int("KEJA_MPESA_EXPIRE_AFTER_MINUTES", default=10)
+KEJA_MPESA_CALLBACK_MAX_ATTEMPTS: int = env.int("KEJA_MPESA_CALLBACK_MAX_ATTEMPTS", default=8)
+# --- end M-Pesa ------------------------------------------------------------------------------
 
 # --- logging ---------------------------------------------------------------------------------
 LOG_FORMAT: str = env.str("KEJA_LOG_FORMAT", default="json" if PRODUCTION else "console")

@@ -25,6 +25,10 @@ DATABASES["default"].setdefault("TEST", {})["NAME"] = os.environ.get(
     "KEJA_TEST_DB_NAME", f"test_keja_{KEJA_INSTANCE.replace('-', '_')}"
 )
 
+# Cache invalidation happens on commit; most tests run inside a transaction that never commits, so
+# they run without the response caches. tests/cache enables them with transactional tests.
+KEJA_RESPONSE_CACHES = False
+
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 MIDDLEWARE = [m for m in MIDDLEWARE if "whitenoise" not in m]

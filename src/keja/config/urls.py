@@ -13,5 +13,10 @@ urlpatterns = [
     path("health/startup", health.startup, name="health-startup"),
     path("metrics", metrics_view, name="metrics"),
     path("api/v1/", api.urls),
+    path("mpesa/", include("keja.payments.urls")),
+    # Daraja refuses to register C2B URLs containing "mpesa": the same callbacks, neutral path.
+    path("hooks/", include(("keja.payments.urls", "hooks"))),
     path("", include("keja.console.urls")),
 ]
+
+handler404 = "keja.platform.api.problems.not_found_view"

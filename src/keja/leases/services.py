@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 
 from keja.audit.services import audit_record
+from keja.kernel.clock import add_months, today_nairobi
 from keja.kernel.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from keja.kernel.money import to_money
 from keja.leases.domain import check_lease_transition
@@ -25,6 +26,7 @@ from keja.tenants.models import Tenant
 
 _REF = re.compile(r"^[A-Z0-9]{1,12}$")
 _REF_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+MAX_BACKDATE_YEARS = 5
 OVERLAP_MESSAGE = "This unit already has an active lease for part of these dates."
 
 
@@ -97,6 +99,13 @@ def lease_create(
         raise NotFound("Tenant not found.", field="tenant_id")
     if end_date is not None and end_date < start_date:
         raise ValidationFailed("The end date is before the start date.", field="end_date")
+    today = today_nairobi()
+    if not add_months(today, -12 * MAX_BACKDATE_YEARS) <= start_date <= add_months(today, 24):
+        # a lease backdated decades would issue hundreds of invoices at once
+        raise ValidationFailed(
+            f"The start date must be within {MAX_BACKDATE_YEARS} years back and 2 years ahead.",
+            field="start_date",
+        )
     if not 1 <= billing_day <= 28:
         raise ValidationFailed("The billing day is between 1 and 28.", field="billing_day")
     rent = to_money(monthly_rent if monthly_rent not in (None, "") else unit.monthly_rent)  # type: ignore[arg-type]

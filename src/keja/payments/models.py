@@ -106,3 +106,82 @@ class Payment(models.Model):
 
     def __str__(self) -> str:
         return f"PAY-{self.pk}"
+
+
+class MpesaCallback(models.Model):
+    """Every M-Pesa callback as it arrived (P5.1): stored before it is processed, so nothing
+    Safaricom sends is ever lost, and a failure on our side can be retried from the stored body.
+
+    The first delivery of a (kind, external_id) owns that pair (partial unique constraint);
+    a redelivery is stored too, pointing at the first through ``duplicate_of``. Malformed bodies
+    are kept (``status=malformed``) for inspection and own nothing."""
+
+    class Kind(models.TextChoices):
+        STK = "stk"
+        C2B_VALIDATION = "c2b_validation"
+        C2B_CONFIRMATION = "c2b_confirmation"
+
+    class Status(models.TextChoices):
+        RECEIVED = "received"
+        PROCESSED = "processed"
+        DUPLICATE = "duplicate"
+        FAILED = "failed"
+        MALFORMED = "malformed"
+
+    # Unknown until the callback is matched (an STK callback names no agency).
+    agency = models.ForeignKey(
+        "agencies.Agency", on_delete=models.CASCADE, related_name="+", null=True, blank=True
+    )
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    external_id = models.CharField(
+        max_length=64, null=True, blank=True, help_text="CheckoutRequestID (STK) or TransID (C2B)."
+    )
+    duplicate_of = models.ForeignKey(
+        "self", on_delete=models.CASCADE, null=True, blank=True, related_name="redeliveries"
+    )
+    payment = models.ForeignKey(
+        Payment, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RECEIVED)
+    outcome = models.CharField(max_length=40, blank=True, default="")
+    raw = models.TextField(help_text="The body exactly as received (bounded).")
+    payload = models.JSONField(null=True, blank=True)
+    source_ip = models.GenericIPAddressField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    error = models.TextField(blank=True, default="")
+    received_at = models.DateTimeField(auto_now_add=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ScopedManager["MpesaCallback"]()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "external_id"],
+                condition=Q(duplicate_of__isnull=True, external_id__isnull=False)
+                & ~Q(status="malformed"),
+                name="mpesa_callback_first_delivery",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=["stk", "c2b_validation", "c2b_confirmation"]),
+                name="mpesa_callback_kind_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    status__in=["received", "processed", "duplicate", "failed", "malformed"]
+                ),
+                name="mpesa_callback_status_valid",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["agency", "-id"], name="mpesa_callback_agency"),
+            # the retry sweep: failed (or stuck) callbacks, oldest first
+            models.Index(
+                fields=["received_at"],
+                condition=Q(status__in=["received", "failed"]),
+                name="mpesa_callback_retry",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.external_id or self.pk}"

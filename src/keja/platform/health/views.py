@@ -4,8 +4,9 @@
 - ``/health/ready``: PostgreSQL, Redis and the broker answer within a short timeout; 503 names
   what failed.
 - ``/health/startup``: migrations are applied.
-- ``/health``: every dependency's status and latency, pool statistics, version and uptime; details
-  only for staff or with ``X-Health-Token`` (``KEJA_HEALTH_TOKEN``).
+- ``/health``: every dependency's status and latency, pool statistics, version and uptime, and
+  the sections business contexts register (extras.py, e.g. ``mpesa_breaker``); details only for
+  staff or with ``X-Health-Token`` (``KEJA_HEALTH_TOKEN``).
 """
 
 from __future__ import annotations
@@ -21,8 +22,11 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 import keja
+from keja.platform.cache import backend as cache_backend
+from keja.platform.cache import info as cache_info
 from keja.platform.db.pool import pool_stats
 from keja.platform.health.checks import CheckResult, run_checks
+from keja.platform.health.extras import extra_reports
 
 STARTED_AT = time.time()
 
@@ -72,6 +76,9 @@ def report(request: HttpRequest) -> JsonResponse:
     body: dict[str, object] = {"status": "fail" if failed else "ok"}
     if failed:
         body["failed"] = failed
+    if cache_backend.degraded():
+        # Redis failed recently but requests still answer (from PostgreSQL): degraded, not down.
+        body["degraded"] = ["cache"]
     if _may_see_details(request):
         body.update(
             {
@@ -83,6 +90,8 @@ def report(request: HttpRequest) -> JsonResponse:
                 "embedded": {"database": settings.EMBEDDED_DB, "redis": settings.EMBEDDED_REDIS},
                 "checks": {r.name: r.as_dict() for r in results},
                 "db_pool": pool_stats(),
+                "cache": cache_info.summary(),
             }
         )
+        body.update(extra_reports())  # sections contributed by business contexts (extras.py)
     return JsonResponse(body, status=503 if failed else 200)

@@ -1,0 +1,256 @@
+"""Idempotent POSTs with Stripe's semantics (``Idempotency-Key``), for any ninja operation.
+
+A client that may retry a request sends ``Idempotency-Key: <unique string>``:
+
+* the first request runs and its answer (status and body) is kept for 24 hours;
+* the same key with the same request (method, path, query, JSON body; per agency and per API key
+  or user) answers the kept response again, with ``Idempotent-Replayed: true``; nothing runs twice;
+* the same key with a different request answers 409 ``idempotency_key_reused``;
+* while the first request is still running, a second one waits briefly for it and replays its
+  answer, or answers 409 ``idempotency_in_progress`` if it takes longer.
+
+Only answers below 500 are kept: after a server error the key is released and a retry runs again
+(as after a lost connection). Requests without the header behave as usual.
+
+Records live in the Django cache (Redis) under its ``keja:{env}:…`` prefix; the "in progress"
+marker is taken with ``cache.add`` (Redis ``SET NX``), so concurrent requests with one key produce
+exactly one object. Usage, under the router decorator::
+
+    @router.post("/payments/stk-push", response={201: StkPushOut, **problem_responses()})
+    @idempotent()
+    def stk_push(request, payload: StkPushIn): ...
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import hashlib
+import inspect
+import re
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
+
+import orjson
+import structlog
+from django.core.cache import cache
+from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
+from ninja.decorators import decorate_view
+from ninja.operation import Operation
+from ninja.utils import contribute_operation_callback
+
+from keja.kernel.errors import Conflict, DomainError
+from keja.platform.scoping import Actor
+
+HEADER = "Idempotency-Key"
+REPLAYED_HEADER = "Idempotent-Replayed"
+TTL_SECONDS = 24 * 60 * 60
+LOCK_SECONDS = 60  # an "in progress" marker outlives a crashed worker by at most this
+WAIT_SECONDS = 5.0
+POLL_SECONDS = 0.05
+_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")  # printable ASCII, no spaces
+_KEPT_HEADERS = ("Location",)
+_ATTR = "_keja_idempotency"
+
+F = TypeVar("F", bound=Callable[..., Any])
+log = structlog.get_logger("keja.idempotency")
+
+
+class _Claim:
+    def __init__(self, slot: str, fingerprint: str, token: str, ttl: int) -> None:
+        self.slot, self.fingerprint, self.token, self.ttl = slot, fingerprint, token, ttl
+
+
+def _principal(actor: Actor) -> str:
+    if actor.api_key_id is not None:
+        return f"k{actor.api_key_id}"
+    if actor.user_id is not None:
+        return f"u{actor.user_id}"
+    return "s" + hashlib.sha256(actor.label.encode()).hexdigest()[:16]
+
+
+def slot_for(actor: Actor, key: str) -> str:
+    """The cache key of an idempotency record: per agency, per API key or user."""
+    digest = hashlib.sha256(key.encode()).hexdigest()
+    # the cache key convention: {area}:{agency}:{name}:v{version} (after keja:{env}:{instance})
+    return f"idem:{actor.agency_id}:{_principal(actor)}-{digest}:v1"
+
+
+def fingerprint(request: HttpRequest) -> str:
+    """What makes two requests "the same": method, path, sorted query and the JSON body (keys
+    sorted, so formatting does not matter; other bodies compare byte for byte)."""
+    body = request.body
+    with contextlib.suppress(orjson.JSONDecodeError, TypeError):
+        body = orjson.dumps(orjson.loads(body), option=orjson.OPT_SORT_KEYS) if body else b""
+    query = sorted((k, v) for k in request.GET for v in request.GET.getlist(k))
+    digest = hashlib.sha256()
+    for part in (request.method or "", request.path, repr(query)):
+        digest.update(part.encode())
+        digest.update(b"\n")
+    digest.update(body)
+    return digest.hexdigest()
+
+
+def _replay(record: dict[str, Any]) -> HttpResponse:
+    response = HttpResponse(
+        record["body"], status=record["status"], content_type=record["content_type"]
+    )
+    for name, value in record.get("headers", {}).items():
+        response[name] = value
+    response[REPLAYED_HEADER] = "true"
+    return response
+
+
+def _claim_or_replay(slot: str, fp: str, *, ttl: int, wait: float) -> _Claim | HttpResponse:
+    token = uuid.uuid4().hex
+    deadline = time.monotonic() + wait
+    misses = 0
+    while True:
+        marker = {"state": "in_progress", "fingerprint": fp, "token": token}
+        if cache.add(slot, marker, timeout=LOCK_SECONDS):
+            return _Claim(slot, fp, token, ttl)
+        record = cache.get(slot)
+        if record is None:
+            # the marker expired in between (try again), or the store is unreachable: then
+            # refuse rather than risk running a money movement twice
+            misses += 1
+            if misses >= 3:
+                raise Conflict(
+                    f"{HEADER} cannot be checked right now; retry in a moment.",
+                    code="idempotency_unavailable",
+                    field=HEADER,
+                )
+            continue
+        if record["fingerprint"] != fp:
+            raise Conflict(
+                f"This {HEADER} was already used for a different request (method, path or "
+                "body). Use a new key for a new request.",
+                code="idempotency_key_reused",
+                field=HEADER,
+            )
+        if record["state"] == "done":
+            return _replay(record)
+        if time.monotonic() >= deadline:
+            raise Conflict(
+                f"A request with this {HEADER} is still in progress; retry in a moment.",
+                code="idempotency_in_progress",
+                field=HEADER,
+            )
+        time.sleep(POLL_SECONDS)
+
+
+def _release(claim: _Claim) -> None:
+    current = cache.get(claim.slot)
+    if isinstance(current, dict) and current.get("token") == claim.token:
+        cache.delete(claim.slot)
+
+
+def _store(claim: _Claim, response: HttpResponseBase) -> None:
+    if response.status_code >= 500 or response.streaming or not isinstance(response, HttpResponse):
+        _release(claim)
+        return
+    record = {
+        "state": "done",
+        "fingerprint": claim.fingerprint,
+        "status": response.status_code,
+        "body": response.content,
+        "content_type": response.get("Content-Type", "application/json"),
+        "headers": {h: response[h] for h in _KEPT_HEADERS if response.has_header(h)},
+    }
+    cache.set(claim.slot, record, timeout=claim.ttl)
+
+
+def _finish(run: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
+    """Wraps the whole operation (auth, validation, view, rendering): stores the final answer."""
+
+    @functools.wraps(run)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        try:
+            response = run(request, *args, **kwargs)
+        except BaseException:
+            claim = getattr(request, _ATTR, None)
+            if claim is not None:
+                _release(claim)
+            raise
+        claim = getattr(request, _ATTR, None)
+        if claim is not None:
+            _store(claim, response)
+            delattr(request, _ATTR)
+        return response
+
+    return wrapped
+
+
+def _document(operation: Operation) -> None:
+    extra: dict[str, Any] = dict(operation.openapi_extra or {})
+    extra["parameters"] = [
+        *extra.get("parameters", []),
+        {
+            "in": "header",
+            "name": HEADER,
+            "required": False,
+            "description": "A unique key (1-255 printable ASCII characters) that makes a retry "
+            "of this request safe: the first answer is replayed for 24 hours.",
+            "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+        },
+    ]
+    responses = dict(extra.get("responses", {}))
+    for status in operation.response_models:
+        if isinstance(status, int) and 200 <= status < 300:
+            responses[status] = {
+                "headers": {
+                    REPLAYED_HEADER: {
+                        "description": "`true` when this answer replays an earlier request "
+                        "with the same Idempotency-Key.",
+                        "schema": {"type": "string", "enum": ["true"]},
+                    }
+                }
+            }
+    extra["responses"] = responses
+    operation.openapi_extra = extra
+
+
+def idempotent(*, ttl: int | None = None, wait: float | None = None) -> Callable[[F], F]:
+    """Make a ninja operation honour ``Idempotency-Key`` (put it under ``@router.post``).
+
+    ``ttl`` (seconds a finished answer is kept) and ``wait`` (seconds a concurrent request waits
+    for the first one) default to ``TTL_SECONDS`` and ``WAIT_SECONDS``."""
+
+    def decorator(view: F) -> F:
+        @functools.wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+            raw = request.headers.get(HEADER)
+            if raw is None:
+                return view(request, *args, **kwargs)
+            if not _KEY.match(raw):
+                raise DomainError(
+                    f"{HEADER} must be 1 to 255 printable ASCII characters without spaces.",
+                    field=HEADER,
+                    code="invalid_idempotency_key",
+                )
+            actor = getattr(request, "auth", None)
+            if not isinstance(actor, Actor):  # pragma: no cover - auth always runs first
+                return view(request, *args, **kwargs)
+            outcome = _claim_or_replay(
+                slot_for(actor, raw),
+                fingerprint(request),
+                ttl=TTL_SECONDS if ttl is None else ttl,
+                wait=WAIT_SECONDS if wait is None else wait,
+            )
+            if isinstance(outcome, HttpResponse):
+                log.info("idempotent_replay", status=outcome.status_code)
+                return outcome
+            setattr(request, _ATTR, outcome)
+            return view(request, *args, **kwargs)
+
+        # ninja resolves string annotations in the wrapper's module: hand it the view's own
+        # resolved signature instead (the view's module may use `from __future__ import annotations`).
+        wrapper.__signature__ = inspect.signature(view, eval_str=True)  # type: ignore[attr-defined]
+        decorate_view(_finish)(wrapper)
+        contribute_operation_callback(wrapper, _document)
+        return cast(F, wrapper)
+
+    return decorator
