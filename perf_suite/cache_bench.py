@@ -1,0 +1,292 @@
+"""Cache benchmark (issue 7, P2.1/P2.2): in ONE run against gunicorn on a seeded database,
+
+- cached dashboard throughput (authenticated API request) as a ratio to ``/health/live`` served
+  through the same middleware stack (goal >= 0.8),
+- cold dashboard latency (namespaces bumped before every request, so both the HTTP and the
+  dashboard caches miss) as a ratio to the raw SQL of the same aggregate (goal <= 2.0),
+- the cached/uncached speed-up.
+
+    .venv/bin/python -m perf_suite.cache_bench --db keja_medium --scale medium \\
+        --out perf_suite/results/cache-medium.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import secrets
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+import redis
+
+ROOT = Path(__file__).resolve().parents[1]
+PY = sys.executable
+INSTANCE = "cachebench"
+HEADERS = {"X-Forwarded-Proto": "https"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def app_env(db_url: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        KEJA_ENV="production",
+        SECRET_KEY=secrets.token_urlsafe(64),
+        ALLOWED_HOSTS="127.0.0.1,localhost",
+        DATABASE_URL=db_url,
+        REDIS_URL="redis://127.0.0.1:6379/0",
+        KEJA_INSTANCE=INSTANCE,
+        KEJA_SSL_REDIRECT="false",
+        KEJA_WEB_THREADS="1",
+        KEJA_LOG_LEVEL="WARNING",
+        KEJA_POOL_STATS_INTERVAL="0",
+        KEJA_RESPONSE_CACHES="true",
+    )
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    return env
+
+
+def keja(env: dict[str, str], *args: str) -> str:
+    out = subprocess.run(
+        [PY, "-m", "keja.manage", *args], env=env, capture_output=True, text=True, check=True
+    )
+    return out.stdout
+
+
+def largest_agency(db_url: str) -> tuple[int, str]:
+    with psycopg.connect(db_url) as conn:
+        row = conn.execute(
+            "SELECT a.id, a.slug FROM agencies_agency a JOIN properties_unit u ON u.agency_id = a.id "
+            "GROUP BY a.id, a.slug ORDER BY count(*) DESC, a.id LIMIT 1"
+        ).fetchone()
+    assert row is not None, "the database has no agency: seed it first"
+    return int(row[0]), str(row[1])
+
+
+def load(url: str, headers: dict[str, str], users: int, seconds: float) -> dict[str, Any]:
+    """``users`` threads, each with a keep-alive client, for ``seconds``: requests/s, latency."""
+    stop = time.monotonic() + seconds
+    latencies: list[float] = []
+    errors = [0]
+    cache_states: dict[str, int] = {}
+    lock = threading.Lock()
+
+    def worker() -> None:
+        local: list[float] = []
+        states: dict[str, int] = {}
+        bad = 0
+        with httpx.Client(headers=headers, timeout=30) as client:
+            while time.monotonic() < stop:
+                t0 = time.perf_counter()
+                r = client.get(url)
+                local.append(time.perf_counter() - t0)
+                if r.status_code != 200:
+                    bad += 1
+                state = r.headers.get("X-Keja-Cache", "-")
+                states[state] = states.get(state, 0) + 1
+        with lock:
+            latencies.extend(local)
+            errors[0] += bad
+            for k, v in states.items():
+                cache_states[k] = cache_states.get(k, 0) + v
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=worker) for _ in range(users)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.monotonic() - started
+    latencies.sort()
+    return {
+        "requests": len(latencies),
+        "rps": round(len(latencies) / elapsed, 1),
+        "p50_ms": round(1000 * latencies[len(latencies) // 2], 2),
+        "p95_ms": round(1000 * latencies[int(len(latencies) * 0.95)], 2),
+        "errors": errors[0],
+        "cache": cache_states,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--db", default="keja_medium")
+    parser.add_argument("--scale", default="medium")
+    parser.add_argument("--users", type=int, default=16)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--cold", type=int, default=60)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--out", required=True)
+    args = parser.parse_args(argv)
+
+    db_url = f"postgres://postgres@127.0.0.1:5432/{args.db}"
+    env = app_env(db_url)
+    agency_id, slug = largest_agency(db_url)
+    api_key = (
+        keja(env, "apikey", "create", "--agency", slug, "--name", "cache-bench", "--scope", "read")
+        .strip()
+        .splitlines()[-1]
+    )
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    log = tempfile.NamedTemporaryFile(prefix="cache-bench-gunicorn-", suffix=".log", delete=False)  # noqa: SIM115
+    server = subprocess.Popen(
+        [
+            PY,
+            "-m",
+            "gunicorn",
+            "keja.config.wsgi:application",
+            "-c",
+            "python:keja.config.gunicorn",
+            "--no-control-socket",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(args.workers),
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=ROOT,
+    )
+    result: dict[str, Any] = {}
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/health/ready", headers=HEADERS, timeout=5).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.5)
+        else:
+            raise RuntimeError(
+                "gunicorn did not become ready: " + Path(log.name).read_text()[-2000:]
+            )
+        auth = {**HEADERS, "Authorization": f"Bearer {api_key}"}
+        dashboard = f"{base}/api/v1/reports/dashboard"
+        for _ in range(3):
+            httpx.get(dashboard, headers=auth, timeout=30).raise_for_status()
+
+        # 1. throughput: /health/live and the cached dashboard, interleaved rounds
+        live_runs, dash_runs = [], []
+        for _ in range(args.rounds):
+            live_runs.append(load(f"{base}/health/live", HEADERS, args.users, args.seconds))
+            dash_runs.append(load(dashboard, auth, args.users, args.seconds))
+        live_rps = statistics.median(r["rps"] for r in live_runs)
+        dash_rps = statistics.median(r["rps"] for r in dash_runs)
+
+        # 2. cold vs cached latency, one client; cold = both namespaces bumped before each call
+        r = redis.Redis.from_url("redis://127.0.0.1:6379/0")
+        prefix = f"keja:production:{INSTANCE}"
+        cold, warm = [], []
+        with httpx.Client(headers=auth, timeout=30) as client:
+            for _ in range(args.cold):
+                r.incr(f"{prefix}:ns:http:{agency_id}")
+                r.incr(f"{prefix}:ns:dash:{agency_id}")
+                t0 = time.perf_counter()
+                resp = client.get(dashboard)
+                cold.append(time.perf_counter() - t0)
+                assert resp.headers.get("X-Keja-Cache") == "miss", resp.headers
+                for _ in range(2):
+                    t0 = time.perf_counter()
+                    resp = client.get(dashboard)
+                    warm.append(time.perf_counter() - t0)
+        cold_ms = 1000 * statistics.median(cold)
+        warm_ms = 1000 * statistics.median(warm)
+
+        # 3. the raw SQL of the same aggregate, same database, same agency (largest)
+        with tempfile.TemporaryDirectory() as tmp:
+            sql_out = Path(tmp) / "sql.json"
+            subprocess.run(
+                [
+                    PY,
+                    "-m",
+                    "perf_suite.dashboard_sql",
+                    "--scale",
+                    args.scale,
+                    "--out",
+                    str(sql_out),
+                    "--rounds",
+                    "15",
+                ],
+                env={**env, "KEJA_ENV": "development", "DEBUG": "false"},
+                check=True,
+                capture_output=True,
+                cwd=ROOT,
+            )
+            sql = json.loads(sql_out.read_text())
+        sql_ms = float(sql["median_total_ms"])
+        with psycopg.connect(db_url) as conn:
+            pg_version = conn.execute("SHOW server_version").fetchone()[0]  # type: ignore[index]
+        result = {
+            "benchmark": "cache",
+            "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "command": "python -m perf_suite.cache_bench " + " ".join(argv or sys.argv[1:]),
+            "machine": {
+                "cpus": os.cpu_count(),
+                "python": platform.python_version(),
+                "postgres": pg_version,
+                "loadavg": os.getloadavg(),
+            },
+            "dataset": {"db": args.db, "scale": args.scale, "agency_id": agency_id},
+            "server": {"gunicorn_workers": args.workers, "worker_class": "sync"},
+            "throughput": {"health_live": live_runs, "dashboard_cached": dash_runs},
+            "latency_ms": {
+                "dashboard_cold_median": round(cold_ms, 2),
+                "dashboard_cached_median": round(warm_ms, 2),
+                "dashboard_sql_median": round(sql_ms, 2),
+            },
+            "ratios": {
+                "cached_dashboard_vs_health_live": {
+                    "value": round(dash_rps / live_rps, 3),
+                    "goal": ">= 0.8",
+                },
+                "cold_dashboard_vs_raw_sql": {
+                    "value": round(cold_ms / sql_ms, 2) if sql_ms else None,
+                    "goal": "<= 2.0",
+                },
+                "cached_speedup": {"value": round(cold_ms / warm_ms, 1)},
+            },
+            "sql_per_query_median_ms": sql["per_query_median_ms"],
+        }
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        Path(log.name).unlink(missing_ok=True)
+    Path(args.out).write_text(json.dumps(result, indent=2, default=str))
+    ratios = result["ratios"]
+    print(
+        f"cached dashboard {dash_rps:.0f} req/s vs /health/live {live_rps:.0f} req/s: "
+        f"ratio {ratios['cached_dashboard_vs_health_live']['value']} (goal >= 0.8)"
+    )
+    print(
+        f"cold dashboard {cold_ms:.1f} ms vs raw SQL {sql_ms:.1f} ms: ratio "
+        f"{ratios['cold_dashboard_vs_raw_sql']['value']} (goal <= 2.0); cached {warm_ms:.1f} ms, "
+        f"speed-up x{ratios['cached_speedup']['value']}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
