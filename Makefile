@@ -49,5 +49,18 @@ unit: venv
 serve: venv
 	$(BIN)/gunicorn keja.config.wsgi:application -c python:keja.config.gunicorn --no-control-socket
 
+# Performance suite (P8): `make perf SCALE=small|medium|large SCENARIOS=admin,api` runs it
+# (python -m perf_suite --list names the scenarios; PERF_ARGS passes any other option), and
+# `make perf-compare` checks the latest results against perf_suite/baselines/$(SCALE).json.
+SCALE     ?= medium
+SCENARIOS ?=
+PERF_ARGS ?=
+TOLERANCE ?= 15
+perf: venv check-services
+	$(BIN)/python -m perf_suite --scale $(SCALE) $(if $(SCENARIOS),--scenarios $(SCENARIOS)) $(PERF_ARGS)
+
+perf-compare: venv
+	$(BIN)/python -m perf_suite.compare --scale $(SCALE) --tolerance $(TOLERANCE)
+
 clean:
 	rm -rf $(VENV) var/*.sqlite3* .mypy_cache .ruff_cache
