@@ -291,11 +291,11 @@ def main(argv: list[str] | None = None) -> int:
                 daraja_url = f"http://127.0.0.1:{port}"
                 proc = stack.start(
                     "daraja",
-                    keja_cmd("daraja_sandbox", "--port", str(port)),
+                    keja_cmd("daraja_sandbox", "--host", "127.0.0.1", "--port", str(port)),
                     app_env(database_url=run_url, redis_url=cfg.redis_url, instance=instance),
                 )
                 wait_port(port, proc=proc)
-            extra_env: dict[str, str] = {}
+            extra_env: dict[str, str] = {"KEJA_DARAJA_BASE_URL": daraja_url} if daraja_url else {}
             for s in selected:
                 for key, value in s.app_env.items():
                     extra_env[key] = value.format(daraja_url=daraja_url or "")

@@ -31,7 +31,7 @@ class SqlReplay:
         """Milliseconds for the whole list."""
         t0 = time.perf_counter()
         for st in self.statements:
-            self.cur.execute(st)  # type: ignore[call-overload]  # captured text, no parameters
+            self.cur.execute(st.encode())  # captured text, already bound: no parameters
             if self.cur.description is not None:
                 self.cur.fetchall()
         self.conn.rollback()

@@ -186,8 +186,10 @@ def render(
             if (results.get("config") or {}).get("think_time")
             else ""
         )
-        + ". Ratios divide a measurement by its ceiling measured in the same run; the "
-        "baseline comparison uses only ratios.",
+        + ". Each load level alternates the scenario with `GET /api/v1/ping` and the same "
+        f"number of users ({(results.get('config') or {}).get('slices')} slices each), so both "
+        "see the same machine. Ratios divide a measurement by its ceiling measured that way; "
+        "the baseline comparison uses only ratios (↑ higher is better, ↓ lower is better).",
         "",
     ]
     if results.get("error"):

@@ -171,7 +171,7 @@ def run_phase(host: str, phase: dict[str, Any], index: int = 0) -> dict[str, Any
     ACTIVE["kind"] = None
     runner.stop()
     runner.quit()
-    task_exceptions = sum(e["occurrences"] for e in runner.exceptions.values())
+    task_exceptions = sum(e["count"] for e in runner.exceptions.values())
     return {
         "label": phase["label"],
         "users": users,

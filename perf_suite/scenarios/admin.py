@@ -48,7 +48,8 @@ def sessions(ctx: Context) -> tuple[list[str], list[float]]:
         if home.status_code != 200:
             raise RuntimeError(f"the dashboard {DASHBOARD} answered {home.status_code} after login")
         ctx.shared["console_sessions"] = ([c for c, _ in logins], [ms for _, ms in logins])
-    return ctx.shared["console_sessions"]  # type: ignore[no-any-return]
+    cookies, login_ms = ctx.shared["console_sessions"]
+    return list(cookies), list(login_ms)
 
 
 @scenario(
