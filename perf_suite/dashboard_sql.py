@@ -1,7 +1,8 @@
 """Dashboard SQL timing on a seeded database (issue 3, P1.1, P2.1 groundwork).
 
-Captures the queries ``keja.reports.selectors.dashboard_figures`` runs for the largest agency,
-then executes them directly on the raw psycopg connection: 3 warm-up rounds, then 5 timed
+Captures the SQL ``keja.reports.selectors.dashboard_figures`` sends for the largest agency (one
+statement on PostgreSQL; ``--orm`` captures the six queries of ``dashboard_figures_orm`` instead),
+then executes it directly on the raw psycopg connection: 3 warm-up rounds, then 5 timed
 rounds; reports the median round (sum of the queries) and per-query medians, the server-side
 execution times and the index each query uses. Compare with the ceiling in
 ../shared/reference/ceilings.md (7-sum dashboard aggregate: 84 ms interleaved, 16 ms clustered).
@@ -26,6 +27,7 @@ from typing import Any
 GOAL_MS = 20.0
 CEILING = {"interleaved_ms": 84, "clustered_ms": 16, "source": "shared/reference/ceilings.md"}
 LABELS = (
+    ("WITH units AS", "dashboard_statement"),
     ('FROM "properties_unit"', "units"),
     ('"billing_invoice"."period" = ', "billed_this_month"),
     ('"billing_invoice"."status" IN', "arrears_aging"),
@@ -59,12 +61,55 @@ def _scans(plan: Any, out: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+def _cold_cache_rounds(cur: Any, queries: list[str], agency_id: int, rounds: int) -> dict[str, Any]:
+    """Interleaved: the raw SQL on the raw connection, then ``dashboard_cached`` after bumping
+    the agency's dashboard namespace (so it misses, takes the lock, runs the SQL through Django
+    and stores the figures): the in-application cost of a cold dashboard against its SQL."""
+    from django.conf import settings
+
+    from keja.platform.cache import versioned
+    from keja.reports.selectors import dashboard_cached
+
+    assert settings.KEJA_RESPONSE_CACHES, "set KEJA_RESPONSE_CACHES=true for --cold-cache"
+    raw_ms: list[float] = []
+    cold_ms: list[float] = []
+    for i in range(rounds + 3):
+        t0 = time.perf_counter()
+        for sql in queries:
+            cur.execute(sql)
+            cur.fetchall()
+        raw_elapsed = (time.perf_counter() - t0) * 1000
+        versioned.bump("dash", agency_id)
+        t0 = time.perf_counter()
+        dashboard_cached(actor=agency_id)
+        cold_elapsed = (time.perf_counter() - t0) * 1000
+        if i >= 3:  # the first rounds warm the pool, the script cache and the plans
+            raw_ms.append(raw_elapsed)
+            cold_ms.append(cold_elapsed)
+    raw_median, cold_median = statistics.median(raw_ms), statistics.median(cold_ms)
+    return {
+        "rounds": rounds,
+        "raw_sql_median_ms": round(raw_median, 3),
+        "cold_dashboard_cached_median_ms": round(cold_median, 3),
+        "ratio": round(cold_median / raw_median, 3),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scale", required=True)
     parser.add_argument("--out", required=True)
     parser.add_argument("--today", type=date.fromisoformat, default=None)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument(
+        "--orm", action="store_true", help="time the ORM reference path (six queries)"
+    )
+    parser.add_argument(
+        "--cold-cache",
+        action="store_true",
+        help="also time a cold dashboard_cached call (namespace bumped: Redis read and lock, "
+        "the statement, store) interleaved with the raw SQL (needs Redis and response caches)",
+    )
     args = parser.parse_args(argv)
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "keja.config.settings")
@@ -77,14 +122,20 @@ def main(argv: list[str] | None = None) -> int:
 
     from keja.billing.models import Invoice
     from keja.kernel.clock import today_nairobi
-    from keja.reports.selectors import dashboard_figures
+    from keja.reports.selectors import dashboard_figures, dashboard_figures_orm
 
     today = args.today or today_nairobi()
     top = Invoice.objects.values("agency_id").annotate(n=Count("id")).order_by("-n", "agency_id")[0]
     agency_id = int(top["agency_id"])
     with CaptureQueriesContext(connection) as ctx:
-        figures = dashboard_figures(actor=agency_id, today=today)
-    queries = [q["sql"] for q in ctx.captured_queries if q["sql"].startswith("SELECT")]
+        figures = (dashboard_figures_orm if args.orm else dashboard_figures)(
+            actor=agency_id, today=today
+        )
+    queries = [
+        q["sql"]
+        for q in ctx.captured_queries
+        if q["sql"].lstrip().upper().startswith(("SELECT", "WITH"))
+    ]
 
     raw = connection.connection
     with raw.cursor() as cur:
@@ -111,6 +162,9 @@ def main(argv: list[str] | None = None) -> int:
                 cur.fetchall()
                 timings[_label(sql)] = (time.perf_counter() - t0) * 1000
             rounds.append(timings)
+        cold_cache: dict[str, Any] | None = None
+        if args.cold_cache:
+            cold_cache = _cold_cache_rounds(cur, queries, agency_id, max(args.rounds, 30))
         plans = {}
         for sql in queries:
             cur.execute("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + sql)
@@ -125,7 +179,9 @@ def main(argv: list[str] | None = None) -> int:
     totals = [sum(r.values()) for r in rounds]
     median_total = statistics.median(totals)
     result = {
-        "what": "dashboard_figures SQL for the largest agency, executed directly, warm",
+        "what": "dashboard_figures"
+        + ("_orm" if args.orm else "")
+        + " SQL for the largest agency, executed directly, warm",
         "command": " ".join(
             [
                 os.path.basename(sys.executable),
@@ -161,6 +217,8 @@ def main(argv: list[str] | None = None) -> int:
         "ceiling": CEILING,
         "plans": plans,
     }
+    if cold_cache is not None:
+        result["cold_cache"] = cold_cache
     with open(args.out, "w") as fh:
         json.dump(result, fh, indent=2, default=str)
         fh.write("\n")
@@ -169,6 +227,11 @@ def main(argv: list[str] | None = None) -> int:
         f"median {median_total:.2f} ms over {args.rounds} rounds "
         f"(goal < {GOAL_MS:.0f} ms; ceiling 84 ms interleaved / 16 ms clustered)"
     )
+    if cold_cache is not None:
+        print(
+            f"  cold dashboard_cached {cold_cache['cold_dashboard_cached_median_ms']:.2f} ms vs raw "
+            f"SQL {cold_cache['raw_sql_median_ms']:.2f} ms: ratio {cold_cache['ratio']}"
+        )
     for k, v in result["per_query_median_ms"].items():  # type: ignore[attr-defined]
         print(f"  {k:<22} {v:8.3f} ms   server {result['server_execution_ms'].get(k, 0):7.3f} ms")  # type: ignore[index, union-attr]
     return 0

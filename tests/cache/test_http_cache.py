@@ -139,3 +139,29 @@ def test_requests_succeed_with_redis_down(live_gunicorn) -> None:
     report = httpx.get(f"{base}/health", headers={"X-Health-Token": "tok"}, timeout=20).json()
     assert report["degraded"] == ["cache"]
     assert report["cache"]["status"] == "degraded"
+
+
+def test_a_cache_miss_takes_the_key_from_the_auth_cache() -> None:
+    """The response cache's lookup already resolved the key: a miss runs the view's own queries
+    only (no key lookup), with the same agency and rights as the database path."""
+    from keja.platform.cache import versioned
+
+    agency = make_agency()
+    make_property(owner_actor(agency), name="Amani Court")
+    raw = make_key(agency, scope="read")
+    api = ApiClient(token=raw)
+    with CaptureQueriesContext(connection) as first:
+        api.get("/properties")  # not in the auth cache yet: looked up in PostgreSQL
+    assert any("agencies_apikey" in q["sql"] for q in first), "the key was not looked up"
+    versioned.bump("http", agency.pk)
+    with CaptureQueriesContext(connection) as miss:
+        answer = api.get("/properties")
+    assert answer["X-Keja-Cache"] == "miss"
+    assert [p["name"] for p in answer.json()["items"]] == ["Amani Court"]
+    assert not any("agencies_apikey" in q["sql"] for q in miss), [q["sql"] for q in miss]
+    # the cached identity keeps the key's rights: a read key still may not write
+    refused = api.post("/properties", {"name": "X", "county": "Nairobi", "town": "Kilimani"})
+    assert refused.status_code == 403
+    # and a different token never borrows another key's cached identity
+    forged = ApiClient(token=raw[:-2] + ("AA" if not raw.endswith("AA") else "BB"))
+    assert forged.request("GET", "/properties", validate=False).status_code == 401

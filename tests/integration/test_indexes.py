@@ -27,7 +27,7 @@ from keja.payments.selectors import lease_ledger, payment_list
 from keja.platform.pagination import keyset_page
 from keja.properties.models import Property, Unit
 from keja.properties.selectors import property_list, unit_list
-from keja.reports.selectors import dashboard_figures
+from keja.reports.selectors import dashboard_figures, dashboard_figures_orm
 from keja.tenants.models import Tenant
 from keja.tenants.selectors import tenant_list
 
@@ -63,7 +63,7 @@ def _explain(sql: str) -> Any:
 def _captured(fn: Callable[[], Any]) -> list[str]:
     with CaptureQueriesContext(connection) as ctx:
         fn()
-    return [q["sql"] for q in ctx.captured_queries if q["sql"].startswith("SELECT")]
+    return [q["sql"] for q in ctx.captured_queries if q["sql"].startswith(("SELECT", "WITH"))]
 
 
 def _matches(name: str, expected: tuple[str, ...]) -> bool:
@@ -216,8 +216,9 @@ def test_hot_queries_use_their_indexes(seeded: int) -> None:
         )
     )
 
-    # the dashboard, query by query (reports.selectors.dashboard_figures)
-    dashboard = _captured(lambda: dashboard_figures(actor=a, today=TODAY))
+    # the dashboard, query by query, as the ORM reference path sends it (SQLite mode); the one
+    # statement PostgreSQL runs is checked below, CTE by CTE
+    dashboard = _captured(lambda: dashboard_figures_orm(actor=a, today=TODAY))
     assert len(dashboard) == 6, dashboard
 
     def pick(pattern: str) -> str:
@@ -262,8 +263,45 @@ def test_hot_queries_use_their_indexes(seeded: int) -> None:
             ("payment_agency_id_desc", "payment_agency_id_key"),
         ),
     ]
+    # the single dashboard statement (reports.selectors.dashboard_figures on PostgreSQL): every
+    # CTE reads through the same index as its ORM twin, and no table is scanned sequentially
+    (statement,) = _captured(lambda: dashboard_figures(actor=a, today=TODAY))
+    for label, table, expected in (
+        ("units", "properties_unit", AGENCY_UNIT),
+        ("billed this month", "billing_invoice", ("invoice_agency_period",)),
+        ("arrears and aging", "billing_invoice", ("invoice_agency_status_due",)),
+        ("collected this month", "payments_payment", ("payment_agency_status_paid",)),
+        ("unmatched count", "payments_payment", ("payment_unmatched",)),
+        (
+            "latest payments",
+            "payments_payment",
+            ("payment_agency_id_desc", "payment_agency_id_key"),
+        ),
+    ):
+        scans = _plan_indexes(_explain(statement), table, [])
+        if not any(_matches(name, expected) for _, name in scans) or any(
+            node == "Seq Scan" for node, _ in scans
+        ):
+            failures.append(f"dashboard statement, {label}: expected {expected}, scans {scans}")
     problems = [f for f in failures if f]
     assert not problems, "\n".join(problems)
+
+    # The one statement's plan, without any planner setting: the covering indexes are read
+    # index-only with no heap fetch.
+    with connection.cursor() as cur:
+        cur.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + statement)
+        plan = cur.fetchone()[0]
+    index_only = {
+        node["Index Name"]: node["Heap Fetches"]
+        for node in _walk(plan)
+        if node.get("Node Type") == "Index Only Scan"
+    }
+    for index in (
+        "invoice_agency_period",
+        "invoice_agency_status_due",
+        "payment_agency_status_paid",
+    ):
+        assert index_only.get(index) == 0, (index, plan)
 
     # Without any planner setting the dashboard's invoice and payment aggregates read only
     # their covering indexes: index-only scans with no heap fetch (the table is vacuumed).

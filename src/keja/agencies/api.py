@@ -7,6 +7,7 @@ role) before it runs, and binds the agency to the log context.
 
 from __future__ import annotations
 
+import hmac
 from typing import Any, cast
 
 from django.conf import settings
@@ -32,6 +33,7 @@ from keja.agencies.selectors import (
     agency_get,
     apikey_lookup,
     apikeys_list,
+    hash_key,
     members_list,
 )
 from keja.agencies.services import apikey_create, apikey_revoke, apikey_touch
@@ -46,7 +48,7 @@ from keja.platform.api import (
 )
 from keja.platform.api.auth import SAFE_METHODS, csrf_failed
 from keja.platform.api.types import PathId
-from keja.platform.cache.http import remember_api_key
+from keja.platform.cache.http import cached_api_key, remember_api_key
 from keja.platform.middleware import bind_agency
 from keja.platform.scoping import Actor
 
@@ -75,6 +77,17 @@ class ApiKeyAuth(HttpBearer):
         return self.authenticate(request, token.strip())
 
     def authenticate(self, request: HttpRequest, token: str) -> Actor | None:
+        cached = cached_api_key(request)
+        if (
+            cached is not None
+            and request.method in SAFE_METHODS
+            and hmac.compare_digest(cached.digest, hash_key(token))
+        ):
+            # The response cache's lookup already resolved this key from the auth cache (filled
+            # below after a database check at most AUTH_TTL seconds ago, dropped on revocation):
+            # a cache miss costs no extra query. Only GETs take this path.
+            bind_agency(cached.agency_id)
+            return self._actor(request, cached.agency_id, cached.scope, cached.key_id, cached.label)
         key = apikey_lookup(raw_key=token)
         if key is None:
             raise AuthenticationError(401, "The API key is invalid or has been revoked.")
@@ -85,12 +98,23 @@ class ApiKeyAuth(HttpBearer):
                 "This API key is read-only; writes need a read-write key.", code="read_only_key"
             )
         apikey_touch(key=key)
-        remember_api_key(digest=key.key_hash, agency_id=key.agency_id, scope=key.scope)
-        return Actor(
+        label = f"api key {key.name} ({key.prefix})"[:120]
+        remember_api_key(
+            digest=key.key_hash,
             agency_id=key.agency_id,
-            role="manager" if read_write else "viewer",
-            api_key_id=key.pk,
-            label=f"api key {key.name} ({key.prefix})"[:120],
+            scope=key.scope,
+            key_id=key.pk,
+            label=label,
+        )
+        return self._actor(request, key.agency_id, key.scope, key.pk, label)
+
+    @staticmethod
+    def _actor(request: HttpRequest, agency_id: int, scope: str, key_id: int, label: str) -> Actor:
+        return Actor(
+            agency_id=agency_id,
+            role="manager" if scope == ApiKey.Scope.READ_WRITE else "viewer",
+            api_key_id=key_id,
+            label=label,
             request_id=str(getattr(request, "request_id", "")),
         )
 

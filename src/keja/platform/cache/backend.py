@@ -116,5 +116,10 @@ class ResilientRedisCache(RedisCache):
         super().delete_many(*args, **kwargs)
 
     def raw_client(self, *, write: bool = True) -> redis.Redis:
-        client: redis.Redis = getattr(self, "_cache").get_client(write=write)  # noqa: B009
+        # Django builds a new redis.Redis around the pool on every call (a noticeable share of a
+        # cached request): keep one per backend instance and mode (clients are thread-safe).
+        clients: dict[bool, redis.Redis] = self.__dict__.setdefault("_keja_clients", {})
+        client = clients.get(write)
+        if client is None:
+            client = clients[write] = getattr(self, "_cache").get_client(write=write)  # noqa: B009
         return client

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import redis
 import structlog
@@ -35,14 +36,14 @@ CACHE_CONTROL = "private, max-age=0, must-revalidate"
 VARY = "Authorization, Cookie"
 
 _LOOKUP = """
-local a = redis.call('HMGET', KEYS[1], 'agency', 'scope')
+local a = redis.call('HMGET', KEYS[1], 'agency', 'scope', 'id', 'label')
 if not a[1] then return nil end
 local p = ARGV[1]
 local e = redis.call('GET', p .. 'ns:epoch') or '0'
 local v = e .. '.' .. (redis.call('GET', p .. 'ns:http:' .. a[1]) or '0')
 local body = redis.call('GET', p .. 'http:' .. a[1] .. ':' .. a[2] .. ':' .. ARGV[2] .. ':v' .. v)
 if body then redis.call('HINCRBY', p .. 'stats:http', 'hit', 1) else redis.call('HINCRBY', p .. 'stats:http', 'miss', 1) end
-return {a[1], a[2], v, body}
+return {a[1], a[2], v, body or false, a[3] or false, a[4] or false}
 """
 _scripts: dict[int, object] = {}
 
@@ -56,7 +57,27 @@ def _auth_key(digest: str) -> str:
     return f"auth:{digest}"
 
 
-def remember_api_key(*, digest: str, agency_id: int, scope: str) -> None:
+@dataclass(frozen=True)
+class CachedApiKey:
+    """An API key the auth cache vouches for (it was checked against the database less than
+    ``AUTH_TTL`` seconds ago and has not been revoked since: revocation forgets it)."""
+
+    digest: str
+    agency_id: int
+    scope: str
+    key_id: int
+    label: str
+
+
+def cached_api_key(request: HttpRequest) -> CachedApiKey | None:
+    """The key this request's cache lookup resolved, if any (so the view need not query it)."""
+    found = getattr(request, "_keja_cached_api_key", None)
+    return found if isinstance(found, CachedApiKey) else None
+
+
+def remember_api_key(
+    *, digest: str, agency_id: int, scope: str, key_id: int | None = None, label: str = ""
+) -> None:
     """Called by the API's key authentication after a successful database lookup."""
     client = versioned._redis()
     if client is None:
@@ -65,6 +86,8 @@ def remember_api_key(*, digest: str, agency_id: int, scope: str) -> None:
     try:
         pipe = client.pipeline(transaction=False)
         pipe.hset(key, mapping={"agency": agency_id, "scope": scope})
+        if key_id is not None:
+            pipe.hset(key, mapping={"id": key_id, "label": label})
         pipe.expire(key, AUTH_TTL)
         pipe.execute()
     except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
@@ -130,24 +153,27 @@ class ApiResponseCacheMiddleware:
             return self.get_response(request)
         route = _route_digest(request)
         prefix = cache.make_key("")
+        digest = key_digest(token)
         try:
             script = _scripts.get(id(client.connection_pool))
             if script is None:
                 script = _scripts[id(client.connection_pool)] = client.register_script(_LOOKUP)
-            found = script(
-                keys=[cache.make_key(_auth_key(key_digest(token)))], args=[prefix, route]
-            )  # type: ignore[operator]
+            found = script(keys=[cache.make_key(_auth_key(digest))], args=[prefix, route])  # type: ignore[operator]
         except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
             backend.note_error(exc, "http_lookup")
             return self.get_response(request)
         if not found:  # the key is not in the auth cache yet: the view authenticates it
             return self.get_response(request)
-        agency, scope, version, body = _s(found[0]), _s(found[1]), _s(found[2]), found[3]
+        agency, scope, version, body = _s(found[0]), _s(found[1]), _s(found[2]), found[3] or None
         etag = etag_for(agency, scope, version, route)
         if etag in _if_none_match(request):
             return _decorate(HttpResponseNotModified(), etag, "revalidated")
         if body is not None:
             return _decorate(HttpResponse(body, content_type="application/json"), etag, "hit")
+        if found[4]:  # the view may authenticate the key from this lookup instead of PostgreSQL
+            request._keja_cached_api_key = CachedApiKey(  # type: ignore[attr-defined]
+                digest, int(agency), scope, int(_s(found[4])), _s(found[5] or b"")
+            )
         response = self.get_response(request)
         if response.status_code == 200 and response.get("Content-Type", "").startswith(
             "application/json"

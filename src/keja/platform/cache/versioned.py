@@ -35,7 +35,11 @@ local v = e .. '.' .. (redis.call('GET', KEYS[1]) or '0')
 local val = redis.call('GET', ARGV[1] .. v)
 if val then redis.call('HINCRBY', KEYS[2], 'hit', 1) else redis.call('HINCRBY', KEYS[2], 'miss', 1) end
 if ARGV[2] ~= '' then redis.call('ZINCRBY', KEYS[3], 1, ARGV[2]) end
-return {v, val}
+local owner = 0
+if not val and ARGV[3] ~= '' then
+  if redis.call('SET', ARGV[3] .. v, '1', 'NX', 'PX', ARGV[4]) then owner = 1 end
+end
+return {v, val, owner}
 """
 _scripts: dict[int, Any] = {}
 
@@ -63,29 +67,39 @@ def read(
 
     The version is ``{epoch}.{namespace version}``: the epoch moves when a process sees Redis
     again after an outage (bumps during the outage may have been lost), retiring every value."""
+    version, value, _ = _read(area, agency_id, name, count_popularity=count_popularity)
+    return version, value
+
+
+def _read(
+    area: str, agency_id: int, name: str, *, count_popularity: bool = False, lock_ms: int = 0
+) -> tuple[str, Any, bool]:
+    """``read``, and with ``lock_ms`` on a miss also try to take the compute lock for that
+    version, in the same round trip: (version, value or MISSING, lock taken)."""
     client = _redis()
     if client is None:  # in-process cache (embedded mode)
         version = f"{cache.get(EPOCH_KEY) or 0}.{cache.get(ns_key(area, agency_id)) or 0}"
         raw = cache.get(versioned_key(area, agency_id, name, version), MISSING)
-        return version, raw
+        return version, raw, False
     prefix = cache.make_key(versioned_key(area, agency_id, name, ""))
+    lock_prefix = cache.make_key(lock_key(area, agency_id, name, "")) if lock_ms else ""
     try:
-        version_raw, raw = _script(client)(
+        version_raw, raw, owner = _script(client)(
             keys=[
                 cache.make_key(ns_key(area, agency_id)),
                 cache.make_key(stats_key(area)),
                 cache.make_key(stats_key(f"{area}:agencies")),
                 cache.make_key(EPOCH_KEY),
             ],
-            args=[prefix, str(agency_id) if count_popularity else ""],
+            args=[prefix, str(agency_id) if count_popularity else "", lock_prefix, lock_ms],
         )
     except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
         backend.note_error(exc, "versioned_read")
-        return "", MISSING
+        return "", MISSING, False
     backend.note_success()
     value = MISSING if raw is None else pickle.loads(raw)  # noqa: S301 - our own Redis, our own values
     version = version_raw.decode() if isinstance(version_raw, bytes) else str(version_raw)
-    return version, value
+    return version, value, bool(owner)
 
 
 def store(area: str, agency_id: int, name: str, version: str, value: Any, ttl: int) -> None:
@@ -112,28 +126,37 @@ def get_or_compute(
     wait_s: float = 3.0,
     count_popularity: bool = False,
 ) -> T:
-    version, value = read(area, agency_id, name, count_popularity=count_popularity)
+    lock_ms = int(max(wait_s, 5) * 1000 * 3)
+    version, value, owner = _read(
+        area, agency_id, name, count_popularity=count_popularity, lock_ms=lock_ms
+    )
     if value is not MISSING:
         return value
     client = _redis()
-    if client is None or backend.degraded(1.0):
+    if client is None or not version or backend.degraded(1.0):
         result = compute()
         store(area, agency_id, name, version, result, ttl)
         return result
     lock = cache.make_key(lock_key(area, agency_id, name, version))
-    try:
-        owner = bool(client.set(lock, b"1", nx=True, px=int(max(wait_s, 5) * 1000 * 3)))
-    except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
-        backend.note_error(exc, "versioned_lock")
-        return compute()
     if owner:
         try:
             result = compute()
-            store(area, agency_id, name, version, result, ttl)
-            return result
-        finally:
+        except BaseException:
             with contextlib.suppress(redis.RedisError):
                 client.delete(lock)
+            raise
+        try:  # store the value and release the lock in one round trip
+            pipe = client.pipeline(transaction=False)
+            pipe.set(
+                cache.make_key(versioned_key(area, agency_id, name, version)),
+                pickle.dumps(result, pickle.HIGHEST_PROTOCOL),
+                ex=ttl,
+            )
+            pipe.delete(lock)
+            pipe.execute()
+        except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
+            backend.note_error(exc, "versioned_store")
+        return result
     # Someone else is computing this value: wait briefly for it.
     deadline = time.monotonic() + wait_s
     key = cache.make_key(versioned_key(area, agency_id, name, version))
