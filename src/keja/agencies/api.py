@@ -180,7 +180,10 @@ def agency_detail(request: HttpRequest) -> Agency:
 )
 def member_list(request: HttpRequest, query: Query[MemberQuery]) -> dict[str, Any]:
     qs = members_list(scope=request_actor(request))
-    return paginate(request, qs, order=query.order, cursor=query.cursor, limit=query.limit)
+    # not list-cached: a person's name or e-mail changes without an agency write
+    return paginate(
+        request, qs, order=query.order, cursor=query.cursor, limit=query.limit, cached=False
+    )
 
 
 @router.get(
@@ -191,7 +194,10 @@ def member_list(request: HttpRequest, query: Query[MemberQuery]) -> dict[str, An
 )
 def api_key_list(request: HttpRequest, query: Query[ApiKeyQuery]) -> dict[str, Any]:
     qs = apikeys_list(scope=request_actor(request))
-    return paginate(request, qs, order=query.order, cursor=query.cursor, limit=query.limit)
+    # not list-cached: a key's last use is recorded without an audited write
+    return paginate(
+        request, qs, order=query.order, cursor=query.cursor, limit=query.limit, cached=False
+    )
 
 
 @router.post(

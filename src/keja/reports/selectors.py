@@ -5,7 +5,7 @@ On PostgreSQL the figures come from ONE statement (``_figures_one_statement``: s
 trip, no ORM compilation), which keeps a cold dashboard close to the cost of its SQL (issue 7,
 perf_suite/cache_bench.py). ``dashboard_figures_orm`` is the same computation through the ORM: it
 serves the embedded SQLite mode and is the reference the single statement is tested against
-(tests/integration/test_dashboard_sql.py)."""
+(tests/integration/test_dashboard_statement.py)."""
 
 from __future__ import annotations
 

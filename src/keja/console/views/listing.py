@@ -14,9 +14,10 @@ from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 
-from keja.console.views.base import page, wants_partial
+from keja.console.views.base import actor_of, page, wants_partial
 from keja.kernel.errors import ValidationFailed
-from keja.platform.pagination import keyset_page
+from keja.platform.cache.lists import cached_page
+from keja.platform.pagination import Page, keyset_page
 
 PAGE_SIZE = 25
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
@@ -89,12 +90,23 @@ def list_response(
     sorts = {s.key: s for s in spec.sorts}
     sort = sorts.get(request.GET.get("sort", ""), spec.sorts[0])
     cursor = request.GET.get("cursor") or None
-    queryset: QuerySet[Model] = rows(q, parsed)
+    agency_id = actor_of(request).agency_id
+
+    def fetch(cursor: str | None) -> Page[Model]:
+        # cached per agency, list, search, filters, sort and cursor (P2.1 list caching); the
+        # query set is only built on a miss
+        def compute() -> Page[Model]:
+            queryset: QuerySet[Model] = rows(q, dict(parsed))  # rows() may pop filters
+            return keyset_page(queryset, order=sort.order, cursor=cursor, limit=PAGE_SIZE)
+
+        params = {"q": q, **parsed, "sort": sort.key, "cursor": cursor, "limit": PAGE_SIZE}
+        return cached_page(agency_id=agency_id, name=spec.url_name, params=params, compute=compute)
+
     notice = ""
     try:
-        result = keyset_page(queryset, order=sort.order, cursor=cursor, limit=PAGE_SIZE)
+        result = fetch(cursor)
     except ValidationFailed:
-        result = keyset_page(queryset, order=sort.order, limit=PAGE_SIZE)
+        result = fetch(None)
         cursor = None
         notice = "That page link no longer fits this list; showing the first page."
     context = {

@@ -17,7 +17,8 @@ from pydantic import create_model
 
 from keja.kernel.errors import ValidationFailed
 from keja.platform.api.types import MAX_ID, clean_text
-from keja.platform.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, keyset_page
+from keja.platform.cache.lists import cached_page
+from keja.platform.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, keyset_page
 
 M = TypeVar("M", bound=models.Model)
 CURSOR_PATTERN = r"^[A-Za-z0-9_-]+$"
@@ -106,11 +107,30 @@ def paginate(
     order: str,
     cursor: str | None,
     limit: int,
+    cached: bool = True,
 ) -> dict[str, Any]:
-    """One keyset page of ``qs`` as the list answer (items, next_cursor, next)."""
+    """One keyset page of ``qs`` as the list answer (items, next_cursor, next).
+
+    The page comes from the agency's list cache (``platform.cache.lists``), keyed by the path and
+    every query parameter (which are what ``qs`` was filtered by), unless ``cached`` is False:
+    for lists whose rows change without an audited write (API keys' last use)."""
     if cursor:
         check_cursor(qs.model, order, cursor)
-    page = keyset_page(qs, order=order, cursor=cursor, limit=limit)
+    agency_id = getattr(getattr(request, "auth", None), "agency_id", None)
+
+    def compute() -> Page[M]:
+        return keyset_page(qs, order=order, cursor=cursor, limit=limit)
+
+    if cached and isinstance(agency_id, int):
+        params: list[tuple[str, Any]] = [
+            (k, v) for k in request.GET for v in request.GET.getlist(k)
+        ]
+        params += [("order", order), ("cursor", cursor), ("limit", limit)]
+        page = cached_page(
+            agency_id=agency_id, name=f"api{request.path}", params=params, compute=compute
+        )
+    else:
+        page = compute()
     return {
         "items": page.items,
         "next_cursor": page.next_cursor,
