@@ -72,6 +72,11 @@ class Invoice(models.Model):
                 include=["total", "amount_paid", "status"],
                 name="invoice_agency_period",
             ),
+            # keyset pages sorted by due date or total (console sorts, API order=due_date): the
+            # index hands over the first page instead of sorting the agency's invoices
+            models.Index(fields=["agency", "due_date", "id"], name="invoice_agency_due"),
+            models.Index(fields=["agency", "total", "id"], name="invoice_agency_total"),
+            models.Index(fields=["agency", "period", "id"], name="invoice_agency_period_id"),
             models.Index(fields=["status", "due_date"], name="invoice_status_due"),
         ]
 

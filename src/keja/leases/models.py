@@ -66,6 +66,9 @@ class Lease(models.Model):
         indexes = [
             models.Index(fields=["agency", "-id"], name="lease_agency_id_desc"),
             models.Index(fields=["agency", "status", "-id"], name="lease_agency_status"),
+            # console sorts: latest start, highest rent (keyset pages without a sort)
+            models.Index(fields=["agency", "start_date", "id"], name="lease_agency_start"),
+            models.Index(fields=["agency", "monthly_rent", "id"], name="lease_agency_rent"),
             models.Index(fields=["unit", "status"], name="lease_unit_status"),
             models.Index(fields=["tenant"], name="lease_tenant"),
         ]

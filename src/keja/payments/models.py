@@ -95,6 +95,9 @@ class Payment(models.Model):
                 include=["amount"],
                 name="payment_agency_status_paid",
             ),
+            # keyset pages sorted by payment time or amount (API order=paid_at, console sort)
+            models.Index(fields=["agency", "paid_at", "id"], name="payment_agency_paid"),
+            models.Index(fields=["agency", "amount", "id"], name="payment_agency_amount"),
             models.Index(fields=["lease", "status"], name="payment_lease_status"),
             models.Index(fields=["status", "created_at"], name="payment_status_created"),
             models.Index(

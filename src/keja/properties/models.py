@@ -105,6 +105,9 @@ class Unit(models.Model):
         indexes = [
             models.Index(fields=["agency", "-id"], name="unit_agency_id_desc"),
             models.Index(fields=["agency", "status"], name="unit_agency_status"),
+            # console sorts: label, highest rent (keyset pages without a sort)
+            models.Index(fields=["agency", "label", "id"], name="unit_agency_label"),
+            models.Index(fields=["agency", "monthly_rent", "id"], name="unit_agency_rent"),
         ]
 
     def __str__(self) -> str:
