@@ -12,6 +12,7 @@ from keja.console.views import (
     leases,
     payments,
     properties,
+    staff,
     tenants,
 )
 
@@ -64,4 +65,6 @@ urlpatterns = [
     path("payments/<int:payment_id>/assign/", payments.payment_assign_view, name="payment_assign"),
     # audit trail
     path("audit/", audit.audit_list_view, name="audit"),
+    # platform staff only
+    path("staff/cache/", staff.cache_page, name="staff_cache"),
 ]

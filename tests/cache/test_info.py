@@ -1,0 +1,35 @@
+"""Cache statistics (P2.3): keys are counted in the area they belong to, including the ORM
+cache's digests and the console's sessions."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from keja.platform.cache import info
+from keja.properties.models import Property
+from tests.factories import make_agency, make_member, make_property
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_keys_are_counted_per_area() -> None:
+    before = info.key_counts()
+    agency = make_agency()
+    user, actor = make_member(agency)
+    make_property(actor, name="Amani Court")
+    list(Property.objects.for_agency(actor).all())  # cachalot stores this query
+    client = Client()
+    client.force_login(user)  # a cache-backed session
+    after = info.key_counts()
+    assert after["orm"] > before["orm"]
+    assert after["sessions"] == before["sessions"] + 1
+    assert set(after) >= {"dash", "list", "http", "auth", "orm", "sessions", "other"}
+
+
+def test_area_of() -> None:
+    assert info._area_of("dash:3:figures:2026-03-17:v0.4") == "dash"
+    assert info._area_of("ns:list:3") == "ns"
+    assert info._area_of("0123456789abcdef0123456789abcdef01234567") == "orm"
+    assert info._area_of("django.contrib.sessions.cache8x9y") == "sessions"
+    assert info._area_of("something:else") == "other"
