@@ -90,6 +90,28 @@ def test_a_revoked_key_is_refused_at_once() -> None:
     assert api.request("GET", "/properties", validate=False).status_code == 401
 
 
+def test_a_request_in_flight_cannot_put_a_revoked_key_back() -> None:
+    """A request that read the key from PostgreSQL just before the revocation committed calls
+    remember_api_key after forget_api_key ran: the tombstone refuses it, so the next request is
+    still checked against PostgreSQL and refused."""
+    from keja.agencies.services import apikey_revoke
+    from keja.platform.cache.http import key_digest, remember_api_key
+
+    agency = make_agency()
+    raw = make_key(agency)
+    api = ApiClient(token=raw)
+    warm(api, "/properties")
+    key = ApiKey.objects.get(prefix=raw.split("_")[1])
+    apikey_revoke(actor=owner_actor(agency), key_id=key.pk)
+    remember_api_key(  # the late write of the request in flight
+        digest=key_digest(raw), agency_id=agency.pk, scope=key.scope, key_id=key.pk, label="x"
+    )
+    for _ in range(2):
+        refused = api.request("GET", "/properties", validate=False)
+        assert refused.status_code == 401
+        assert refused.get("X-Keja-Cache") is None
+
+
 def test_dashboard_endpoint_is_cached_and_fresh_after_a_payment() -> None:
     from datetime import timedelta
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import redis
 import structlog
@@ -46,6 +47,15 @@ if body then redis.call('HINCRBY', p .. 'stats:http', 'hit', 1) else redis.call(
 return {a[1], a[2], v, body or false, a[3] or false, a[4] or false}
 """
 _scripts: dict[int, object] = {}
+# Remember a key unless it was revoked meanwhile (the tombstone forget_api_key leaves).
+_REMEMBER = """
+if redis.call('HEXISTS', KEYS[1], 'revoked') == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'agency', ARGV[1], 'scope', ARGV[2])
+if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'id', ARGV[3], 'label', ARGV[4]) end
+redis.call('EXPIRE', KEYS[1], ARGV[5])
+return 1
+"""
+_remember_scripts: dict[int, Any] = {}
 
 
 def key_digest(raw_key: str) -> str:
@@ -84,23 +94,33 @@ def remember_api_key(
         return
     key = cache.make_key(_auth_key(digest))
     try:
-        pipe = client.pipeline(transaction=False)
-        pipe.hset(key, mapping={"agency": agency_id, "scope": scope})
-        if key_id is not None:
-            pipe.hset(key, mapping={"id": key_id, "label": label})
-        pipe.expire(key, AUTH_TTL)
-        pipe.execute()
+        script = _remember_scripts.get(id(client.connection_pool))
+        if script is None:
+            script = _remember_scripts[id(client.connection_pool)] = client.register_script(
+                _REMEMBER
+            )
+        script(
+            keys=[key],
+            args=[agency_id, scope, "" if key_id is None else key_id, label, AUTH_TTL],
+        )
     except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
         backend.note_error(exc, "auth_remember")
 
 
 def forget_api_key(*, digest: str) -> None:
-    """A revoked key stops being served from the cache at once."""
+    """A revoked key stops being served from the cache at once. What stays is a tombstone for
+    ``2 × AUTH_TTL``: a request that read the key from PostgreSQL just before the revocation
+    committed cannot put it back into the cache afterwards (``_REMEMBER`` refuses)."""
     client = versioned._redis()
     if client is None:
         return
+    key = cache.make_key(_auth_key(digest))
     try:
-        client.delete(cache.make_key(_auth_key(digest)))
+        pipe = client.pipeline(transaction=True)
+        pipe.delete(key)
+        pipe.hset(key, "revoked", 1)
+        pipe.expire(key, 2 * AUTH_TTL)
+        pipe.execute()
     except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
         backend.note_error(exc, "auth_forget")
 
