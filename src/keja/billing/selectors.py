@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import date
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Prefetch, QuerySet
 
 from keja.billing.models import Allocation, Invoice
+from keja.leases.selectors import lease_ids_matching
 from keja.platform.scoping import Actor
 
 
@@ -35,11 +36,7 @@ def invoice_list(
     if due_to:
         qs = qs.filter(due_date__lte=due_to)
     if q:
-        q = q.strip()
-        qs = qs.filter(
-            Q(lease__account_reference__icontains=q.replace(" ", ""))
-            | Q(lease__tenant__full_name__icontains=q)
-        )
+        qs = qs.filter(lease_id__in=lease_ids_matching(actor=actor, q=q))
     if with_allocations:
         qs = qs.prefetch_related(
             Prefetch(

@@ -38,6 +38,7 @@ from keja.billing.selectors import invoice_list
 from keja.kernel.clock import NAIROBI, today_nairobi
 from keja.kernel.money import ZERO
 from keja.leases.models import Lease
+from keja.leases.selectors import lease_ids_matching
 from keja.payments.models import Payment
 from keja.payments.selectors import payment_list
 from keja.platform.scoping import Actor
@@ -127,9 +128,7 @@ def invoice_rows(
         qs = qs.filter(_aging_filter(aging, today or today_nairobi()))
     if q:
         q = q.strip()
-        cond = Q(lease__account_reference__icontains=q.replace(" ", "")) | Q(
-            lease__tenant__full_name__icontains=q
-        )
+        cond = Q(lease_id__in=lease_ids_matching(actor=actor, q=q))
         number = q.upper().removeprefix("INV-")
         if number.isdigit() and len(number) < 18:
             cond |= Q(pk=int(number))

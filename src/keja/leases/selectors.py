@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from django.db.models import Q, QuerySet
 
 from keja.leases.models import Lease
 from keja.platform.scoping import Actor
+from keja.properties.models import Unit
+from keja.tenants.models import Tenant
 
 
 def lease_list(
@@ -36,13 +39,29 @@ def lease_list(
         qs = qs.filter(start_date__lte=starts_before)
     if q:
         q = q.strip()
-        qs = qs.filter(
-            Q(account_reference__icontains=q.replace(" ", ""))
-            | Q(tenant__full_name__icontains=q)
-            | Q(unit__label__icontains=q)
-            | Q(unit__property__name__icontains=q)
+        units = (
+            Unit.objects.for_agency(actor)
+            .filter(Q(label__icontains=q) | Q(property__name__icontains=q))
+            .values("id")
         )
+        qs = qs.filter(_reference_or_tenant(actor, q) | Q(unit_id__in=units))
     return qs
+
+
+def _reference_or_tenant(actor: Actor | int, q: str) -> Q:
+    # The tenant's name is matched in a subquery over the agency's tenants rather than through
+    # a join: the planner then filters a few thousand tenants once instead of joining every row
+    # of the list to its tenant before filtering (docs/database.md, searches).
+    tenants = Tenant.objects.for_agency(actor).filter(full_name__icontains=q).values("id")
+    return Q(account_reference__icontains=q.replace(" ", "")) | Q(tenant_id__in=tenants)
+
+
+def lease_ids_matching(*, actor: Actor | int, q: str) -> QuerySet[Lease, Any]:
+    """The ids of the agency's leases whose account reference or tenant's name contains ``q``:
+    a subquery for searches of invoices and payments by lease (``lease_id IN (...)``)."""
+    return (
+        Lease.objects.for_agency(actor).filter(_reference_or_tenant(actor, q.strip())).values("id")
+    )
 
 
 def lease_get(*, actor: Actor | int, lease_id: int) -> Lease | None:

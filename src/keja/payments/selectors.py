@@ -10,6 +10,7 @@ from django.db.models import F, Q, QuerySet, Sum
 from keja.billing.models import Allocation, CreditEntry, Invoice
 from keja.kernel.money import ZERO
 from keja.leases.models import Lease
+from keja.leases.selectors import lease_ids_matching
 from keja.payments.models import Payment
 from keja.platform.scoping import Actor
 
@@ -44,8 +45,7 @@ def payment_list(
             Q(receipt__icontains=q)
             | Q(account_reference__icontains=q)
             | Q(payer_name__icontains=q)
-            | Q(lease__account_reference__icontains=q)
-            | Q(lease__tenant__full_name__icontains=q)
+            | Q(lease_id__in=lease_ids_matching(actor=actor, q=q))
         )
     return qs
 
