@@ -48,6 +48,41 @@ def test_value_is_cached_until_the_namespace_is_bumped() -> None:
     assert versioned.get_or_compute("dash", 102, "figures", compute) == {"n": 3}
 
 
+def test_two_releases_never_read_each_other_s_values(monkeypatch) -> None:
+    """During a rolling update old and new code run side by side: a value pickled by one
+    release (a dataclass that later gains a field, say) is never read by the other."""
+    from keja.platform.cache.keys import code_version
+
+    def release(tag: str) -> None:
+        monkeypatch.setenv("KEJA_RELEASE", tag)
+        code_version.cache_clear()
+
+    calls: list[str] = []
+
+    def compute_as(tag: str):
+        def compute() -> str:
+            calls.append(tag)
+            return f"computed by {tag}"
+
+        return compute
+
+    try:
+        release("2026.11.1")
+        assert versioned.get_or_compute("dash", 104, "f", compute_as("old")) == "computed by old"
+        release("2026.11.2")
+        assert versioned.get_or_compute("dash", 104, "f", compute_as("new")) == "computed by new"
+        release("2026.11.1")
+        assert versioned.get_or_compute("dash", 104, "f", compute_as("old")) == "computed by old"
+        assert calls == ["old", "new"]
+        old_version = versioned.read("dash", 104, "f")[0]
+        release("2026.11.2")
+        assert versioned.read("dash", 104, "f")[0] != old_version
+    finally:
+        monkeypatch.delenv("KEJA_RELEASE")
+        code_version.cache_clear()
+    assert code_version() != ""  # the source digest without a release tag
+
+
 @pytest.mark.django_db(transaction=True)
 def test_bump_on_commit_only_after_commit_and_never_on_rollback() -> None:
     before = versioned.current_version("dash", 103)

@@ -28,6 +28,7 @@ from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse, HttpResponseNotModified
 
 from keja.platform.cache import backend, versioned
+from keja.platform.cache.keys import code_version
 
 log = structlog.get_logger("keja.cache")
 HTTP_TTL = 300
@@ -41,7 +42,7 @@ local a = redis.call('HMGET', KEYS[1], 'agency', 'scope', 'id', 'label')
 if not a[1] then return nil end
 local p = ARGV[1]
 local e = redis.call('GET', p .. 'ns:epoch') or '0'
-local v = e .. '.' .. (redis.call('GET', p .. 'ns:http:' .. a[1]) or '0')
+local v = ARGV[3] .. '.' .. e .. '.' .. (redis.call('GET', p .. 'ns:http:' .. a[1]) or '0')
 local body = redis.call('GET', p .. 'http:' .. a[1] .. ':' .. a[2] .. ':' .. ARGV[2] .. ':v' .. v)
 if body then redis.call('HINCRBY', p .. 'stats:http', 'hit', 1) else redis.call('HINCRBY', p .. 'stats:http', 'miss', 1) end
 return {a[1], a[2], v, body or false, a[3] or false, a[4] or false}
@@ -178,7 +179,9 @@ class ApiResponseCacheMiddleware:
             script = _scripts.get(id(client.connection_pool))
             if script is None:
                 script = _scripts[id(client.connection_pool)] = client.register_script(_LOOKUP)
-            found = script(keys=[cache.make_key(_auth_key(digest))], args=[prefix, route])  # type: ignore[operator]
+            found = script(
+                keys=[cache.make_key(_auth_key(digest))], args=[prefix, route, code_version()]
+            )  # type: ignore[operator]
         except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
             backend.note_error(exc, "http_lookup")
             return self.get_response(request)

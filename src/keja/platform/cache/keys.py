@@ -6,6 +6,10 @@ left out (``make_key``): our versions live in the key's ``v{version}`` part, per
 
 from __future__ import annotations
 
+import hashlib
+import os
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 AREAS = ("dash", "list", "http", "auth", "idem", "stats", "ns", "lock", "orm")
@@ -30,3 +34,22 @@ def lock_key(area: str, agency_id: int | str, name: str, version: int | str) -> 
 
 def stats_key(area: str) -> str:
     return f"stats:{area}"
+
+
+@cache
+def code_version() -> str:
+    """A short digest of the running code, part of every versioned value's version (and so of
+    every ETag): two releases never read each other's pickled values, even side by side during a
+    rolling update, where a dataclass or model that gained a field would otherwise be read
+    without it. ``KEJA_RELEASE`` (an image tag, say) replaces the digest of the source files."""
+    release = os.environ.get("KEJA_RELEASE", "").strip()
+    if release:
+        return hashlib.sha256(release.encode()).hexdigest()[:8]
+    root = Path(__file__).resolve().parents[2]  # the keja package
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        if "migrations" in path.parts:
+            continue
+        digest.update(str(path.relative_to(root)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:8]

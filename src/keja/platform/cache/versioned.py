@@ -23,7 +23,7 @@ from django.core.cache import cache
 from django.db import transaction
 
 from keja.platform.cache import backend
-from keja.platform.cache.keys import lock_key, ns_key, stats_key, versioned_key
+from keja.platform.cache.keys import code_version, lock_key, ns_key, stats_key, versioned_key
 
 log = structlog.get_logger("keja.cache")
 T = TypeVar("T")
@@ -31,7 +31,7 @@ MISSING = object()
 
 _READ = """
 local e = redis.call('GET', KEYS[4]) or '0'
-local v = e .. '.' .. (redis.call('GET', KEYS[1]) or '0')
+local v = ARGV[5] .. '.' .. e .. '.' .. (redis.call('GET', KEYS[1]) or '0')
 local val = redis.call('GET', ARGV[1] .. v)
 if val then redis.call('HINCRBY', KEYS[2], 'hit', 1) else redis.call('HINCRBY', KEYS[2], 'miss', 1) end
 if ARGV[2] ~= '' then redis.call('ZINCRBY', KEYS[3], 1, ARGV[2]) end
@@ -65,8 +65,9 @@ def read(
 ) -> tuple[str, Any]:
     """(version, value or MISSING) in one round trip; ("", MISSING) when Redis is down.
 
-    The version is ``{epoch}.{namespace version}``: the epoch moves when a process sees Redis
-    again after an outage (bumps during the outage may have been lost), retiring every value."""
+    The version is ``{code}.{epoch}.{namespace version}``: the code version keeps releases apart
+    (``keys.code_version``); the epoch moves when a process sees Redis again after an outage
+    (bumps during the outage may have been lost), retiring every value."""
     version, value, _ = _read(area, agency_id, name, count_popularity=count_popularity)
     return version, value
 
@@ -78,7 +79,8 @@ def _read(
     version, in the same round trip: (version, value or MISSING, lock taken)."""
     client = _redis()
     if client is None:  # in-process cache (embedded mode)
-        version = f"{cache.get(EPOCH_KEY) or 0}.{cache.get(ns_key(area, agency_id)) or 0}"
+        epoch = cache.get(EPOCH_KEY) or 0
+        version = f"{code_version()}.{epoch}.{cache.get(ns_key(area, agency_id)) or 0}"
         raw = cache.get(versioned_key(area, agency_id, name, version), MISSING)
         return version, raw, False
     prefix = cache.make_key(versioned_key(area, agency_id, name, ""))
@@ -91,7 +93,13 @@ def _read(
                 cache.make_key(stats_key(f"{area}:agencies")),
                 cache.make_key(EPOCH_KEY),
             ],
-            args=[prefix, str(agency_id) if count_popularity else "", lock_prefix, lock_ms],
+            args=[
+                prefix,
+                str(agency_id) if count_popularity else "",
+                lock_prefix,
+                lock_ms,
+                code_version(),
+            ],
         )
     except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
         backend.note_error(exc, "versioned_read")
