@@ -144,3 +144,23 @@ def make_billed_lease(
         invoice_issue(agency_id=actor.agency_id, lease_id=lease.pk, period=period, today=today)
         period = add_months(period, 1)
     return lease
+
+
+def seed_history(*, agencies: int, units: int, today: date) -> None:
+    """A realistic multi-agency dataset from the demo seeder (bulk mode, a year of history up to
+    ``today``), replacing whatever the test database holds."""
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    call_command(
+        "seed_demo",
+        scale="small",
+        agencies=agencies,
+        units=units,
+        load_mode="bulk",
+        today=today,
+        reset=True,
+        no_progress=True,
+        stdout=StringIO(),
+    )

@@ -7,11 +7,9 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
-from io import StringIO
 
 import pytest
 from cachalot.api import get_last_invalidation
-from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -29,6 +27,7 @@ from tests.factories import (
     make_property,
     make_unmatched_payment,
     owner_actor,
+    seed_history,
 )
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -50,17 +49,7 @@ def assert_same(agency_id: int, today: date) -> None:
 
 
 def test_same_figures_as_the_orm_on_seeded_history() -> None:
-    call_command(
-        "seed_demo",
-        scale="small",
-        agencies=3,
-        units=450,
-        load_mode="bulk",
-        today=TODAY,
-        reset=True,
-        no_progress=True,
-        stdout=StringIO(),
-    )
+    seed_history(agencies=3, units=450, today=TODAY)
     agencies = list(Agency.objects.order_by("id").values_list("id", flat=True))
     assert len(agencies) == 3
     days = [

@@ -9,11 +9,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import date
-from io import StringIO
 from typing import Any
 
 import pytest
-from django.core.management import call_command
 from django.db import connection, transaction
 from django.db.models import Count
 from django.test.utils import CaptureQueriesContext
@@ -30,6 +28,7 @@ from keja.properties.selectors import property_list, unit_list
 from keja.reports.selectors import dashboard_figures, dashboard_figures_orm
 from keja.tenants.models import Tenant
 from keja.tenants.selectors import tenant_list
+from tests.factories import seed_history
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 TODAY = date(2026, 3, 17)
@@ -89,17 +88,7 @@ def _check(
 
 @pytest.fixture
 def seeded() -> int:
-    call_command(
-        "seed_demo",
-        scale="small",
-        agencies=20,
-        units=8000,
-        load_mode="bulk",
-        today=TODAY,
-        reset=True,
-        no_progress=True,
-        stdout=StringIO(),
-    )
+    seed_history(agencies=20, units=8000, today=TODAY)
     # An agency in the middle (neither the first nor the last rows of any table); twenty
     # agencies give the planner realistic selectivities (one agency is ~5 % of each table).
     agency_id = int(

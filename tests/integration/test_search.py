@@ -6,10 +6,8 @@ selectors match the tenant's name and the lease reference through agency-scoped 
 from __future__ import annotations
 
 from datetime import date
-from io import StringIO
 
 import pytest
-from django.core.management import call_command
 
 from keja.agencies.models import Agency
 from keja.billing.models import Invoice
@@ -20,6 +18,7 @@ from keja.leases.selectors import lease_list
 from keja.payments.models import Payment
 from keja.payments.selectors import payment_list
 from keja.platform.scoping import Actor
+from tests.factories import seed_history
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 TODAY = date(2026, 3, 17)
@@ -37,17 +36,7 @@ def lease_hit(lease: Lease | None, q: str) -> bool:
 
 @pytest.fixture
 def seeded() -> tuple[Actor, list[str]]:
-    call_command(
-        "seed_demo",
-        scale="small",
-        agencies=2,
-        units=240,
-        load_mode="bulk",
-        today=TODAY,
-        reset=True,
-        no_progress=True,
-        stdout=StringIO(),
-    )
+    seed_history(agencies=2, units=240, today=TODAY)
     agency = Agency.objects.order_by("id").first()
     assert agency is not None
     actor = Actor(agency_id=agency.pk, role="owner")
