@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from functools import cache
 
 from django import template
+from django.urls import reverse
 
 from keja.kernel.clock import NAIROBI
 from keja.kernel.money import format_kes
@@ -104,3 +106,24 @@ _SECTIONS = {
 def section(url_name: str | None) -> str:
     """The navigation entry a page belongs to (for ``aria-current``)."""
     return _SECTIONS.get(url_name or "", "")
+
+
+_MARKER = 987_654_321_987
+
+
+@cache
+def _url_around_id(name: str) -> tuple[str, str]:
+    """The parts of ``name``'s URL before and after its one integer argument (reversed once)."""
+    url = reverse(name, args=[_MARKER])
+    before, found, after = url.partition(str(_MARKER))
+    if not found:  # pragma: no cover - a pattern without an <int:...> argument
+        raise ValueError(f"{name} does not take one integer argument")
+    return before, after
+
+
+@register.simple_tag
+def object_url(name: str, pk: object) -> str:
+    """``{% url name pk %}`` for a URL with one integer id, without running Django's URL reverser
+    for every row of a list (it was a quarter of a list page's rendering time)."""
+    before, after = _url_around_id(name)
+    return f"{before}{int(str(pk))}{after}"
