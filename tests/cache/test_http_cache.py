@@ -137,12 +137,21 @@ def test_dashboard_endpoint_is_cached_and_fresh_after_a_payment() -> None:
 @pytest.mark.slow
 def test_requests_succeed_with_redis_down(live_gunicorn) -> None:
     """gunicorn with REDIS_URL pointing nowhere: API reads and writes still answer from
-    PostgreSQL, and the health report shows the cache degraded."""
+    PostgreSQL, a signed-in console user stays signed in (sessions are in PostgreSQL too), and
+    the health report shows the cache degraded."""
     import httpx
+    from django.conf import settings
+    from django.test import Client
+
+    from tests.factories import make_member
 
     agency = make_agency()
     make_property(owner_actor(agency), name="Still here")
     raw = make_key(agency)
+    user, _ = make_member(agency)
+    browser = Client()
+    browser.force_login(user)
+    session = {settings.SESSION_COOKIE_NAME: browser.cookies[settings.SESSION_COOKIE_NAME].value}
     base = live_gunicorn(REDIS_URL="redis://127.0.0.1:1/0", KEJA_HEALTH_TOKEN="tok")
     headers = {"Authorization": f"Bearer {raw}"}
     for _ in range(2):
@@ -151,6 +160,11 @@ def test_requests_succeed_with_redis_down(live_gunicorn) -> None:
         assert [p["name"] for p in listed.json()["items"]] == ["Still here"]
     dashboard = httpx.get(f"{base}/api/v1/reports/dashboard", headers=headers, timeout=20)
     assert dashboard.status_code == 200, dashboard.text
+    for path in ("/", "/properties/"):
+        console = httpx.get(f"{base}{path}", cookies=session, timeout=20)
+        assert console.status_code == 200, (path, console.status_code)
+        assert user.get_username() in console.text  # signed in, not sent to the login page
+    assert "Still here" in console.text
     created = httpx.post(
         f"{base}/api/v1/properties",
         headers=headers,

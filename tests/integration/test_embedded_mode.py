@@ -38,6 +38,20 @@ SCRIPT = textwrap.dedent(
             break
         time.sleep(0.05)
     assert run.status == "succeeded", run.status
+    # idempotency records on SQLite (INSERT ... ON CONFLICT DO UPDATE ... WHERE ... RETURNING)
+    from tests.api.conftest import make_key
+    from tests.factories import make_agency
+    from keja.properties.models import Property
+    agency = make_agency()
+    api = Client(headers={"Authorization": "Bearer " + make_key(agency), "Idempotency-Key": "e-1"})
+    body = '{"name": "Embedded Court", "county": "Nairobi", "town": "Kilimani"}'
+    first = api.post("/api/v1/properties", body, content_type="application/json")
+    again = api.post("/api/v1/properties", body, content_type="application/json")
+    assert first.status_code == 201 and again.status_code == 201, (first.content, again.content)
+    assert again["Idempotent-Replayed"] == "true" and again.json() == first.json()
+    other = api.post("/api/v1/properties", body.replace("Embedded", "Other"), content_type="application/json")
+    assert other.status_code == 409, other.content
+    assert Property.objects.filter(agency=agency).count() == 1
     print("EMBEDDED-OK", settings.DATABASES["default"]["NAME"])
     """
 )

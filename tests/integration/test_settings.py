@@ -72,8 +72,10 @@ def test_keys_are_prefixed_per_environment_and_run() -> None:
     assert settings.DRAMATIQ_NAMESPACE.startswith("dramatiq:test:")
 
 
-def test_sessions_live_in_redis() -> None:
-    assert settings.SESSION_ENGINE == "django.contrib.sessions.backends.cache"
+def test_sessions_are_read_from_redis_and_kept_in_postgres() -> None:
+    # P6.2: stateless web processes (sessions read from Redis), and nothing lost when Redis
+    # evicts or goes away (tests/integration/test_sessions.py)
+    assert settings.SESSION_ENGINE == "django.contrib.sessions.backends.cached_db"
     assert settings.CACHES["default"]["BACKEND"].endswith("RedisCache")
 
 

@@ -115,7 +115,9 @@ if REDIS_URL:
             },
         }
     }
-    SESSION_ENGINE = "django.contrib.sessions.backends.cache"
+    # Sessions live in PostgreSQL with Redis in front: a Redis outage or an eviction under memory
+    # pressure (volatile-lru may evict anything with a TTL) does not sign anyone out.
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
     EMBEDDED_REDIS = False
 else:
     CACHES = {
@@ -163,6 +165,7 @@ CACHALOT_UNCACHABLE_TABLES = frozenset(
         "audit_auditentry",
         "jobs_jobrun",
         "agencies_apikey",
+        "platform_idempotency",
     }
 )
 

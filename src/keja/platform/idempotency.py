@@ -12,9 +12,12 @@ A client that may retry a request sends ``Idempotency-Key: <unique string>``:
 Only answers below 500 are kept: after a server error the key is released and a retry runs again
 (as after a lost connection). Requests without the header behave as usual.
 
-Records live in the Django cache (Redis) under its ``keja:{env}:…`` prefix; the "in progress"
-marker is taken with ``cache.add`` (Redis ``SET NX``), so concurrent requests with one key produce
-exactly one object. Usage, under the router decorator::
+Records live in PostgreSQL (``IdempotencyRecord``), not in the cache: Redis may evict what has
+a TTL under memory pressure, and an evicted record would let a retried payment run twice. A
+request claims its key with one ``INSERT … ON CONFLICT DO UPDATE … WHERE`` (free, expired, or
+left "in progress" by a crashed worker for over ``LOCK_SECONDS``), committed at once, so
+concurrent requests with one key produce exactly one object. A daily job deletes expired records.
+Usage, under the router decorator::
 
     @router.post("/payments/stk-push", response={201: StkPushOut, **problem_responses()})
     @idempotent()
@@ -31,18 +34,21 @@ import re
 import time
 import uuid
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any, TypeVar, cast
 
 import orjson
 import structlog
-from django.core.cache import cache
+from django.db import connection, transaction
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
+from django.utils import timezone
 from ninja.decorators import decorate_view
 from ninja.operation import Operation
 from ninja.utils import contribute_operation_callback
 
 from keja.kernel.errors import Conflict, DomainError
+from keja.platform.models import IdempotencyRecord
 from keja.platform.scoping import Actor
 
 HEADER = "Idempotency-Key"
@@ -73,10 +79,9 @@ def _principal(actor: Actor) -> str:
 
 
 def slot_for(actor: Actor, key: str) -> str:
-    """The cache key of an idempotency record: per agency, per API key or user."""
+    """The identity of an idempotency record: per agency, per API key or user, per key."""
     digest = hashlib.sha256(key.encode()).hexdigest()
-    # the cache key convention: {area}:{agency}:{name}:v{version} (after keja:{env}:{instance})
-    return f"idem:{actor.agency_id}:{_principal(actor)}-{digest}:v1"
+    return f"idem:{actor.agency_id}:{_principal(actor)}-{digest}"
 
 
 def fingerprint(request: HttpRequest) -> str:
@@ -94,44 +99,57 @@ def fingerprint(request: HttpRequest) -> str:
     return digest.hexdigest()
 
 
-def _replay(record: dict[str, Any]) -> HttpResponse:
+def _replay(record: IdempotencyRecord) -> HttpResponse:
     response = HttpResponse(
-        record["body"], status=record["status"], content_type=record["content_type"]
+        bytes(record.body), status=record.status or 200, content_type=record.content_type
     )
-    for name, value in record.get("headers", {}).items():
+    for name, value in (record.headers or {}).items():
         response[name] = value
     response[REPLAYED_HEADER] = "true"
     return response
 
 
+_CLAIM = f"""
+INSERT INTO {IdempotencyRecord._meta.db_table}
+  (slot, fingerprint, token, state, status, body, content_type, headers, locked_until, expires_at)
+VALUES (%s, %s, %s, 'in_progress', NULL, %s, '', '{{}}', %s, %s)
+ON CONFLICT (slot) DO UPDATE SET
+  fingerprint = EXCLUDED.fingerprint, token = EXCLUDED.token, state = 'in_progress',
+  status = NULL, body = EXCLUDED.body, content_type = '', headers = '{{}}',
+  locked_until = EXCLUDED.locked_until, expires_at = EXCLUDED.expires_at
+WHERE {IdempotencyRecord._meta.db_table}.expires_at < %s
+   OR ({IdempotencyRecord._meta.db_table}.state = 'in_progress'
+       AND {IdempotencyRecord._meta.db_table}.locked_until < %s)
+RETURNING token"""  # noqa: S608 - the table name comes from the model
+
+
+def _try_claim(slot: str, fp: str, token: str) -> bool:
+    adapt = connection.ops.adapt_datetimefield_value  # as the ORM stores them (SQLite: text)
+    now = timezone.now()
+    lock = adapt(now + timedelta(seconds=LOCK_SECONDS))
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.execute(_CLAIM, [slot, fp, token, b"", lock, lock, adapt(now), adapt(now)])
+        row = cur.fetchone()
+    return row is not None and row[0] == token
+
+
 def _claim_or_replay(slot: str, fp: str, *, ttl: int, wait: float) -> _Claim | HttpResponse:
     token = uuid.uuid4().hex
     deadline = time.monotonic() + wait
-    misses = 0
     while True:
-        marker = {"state": "in_progress", "fingerprint": fp, "token": token}
-        if cache.add(slot, marker, timeout=LOCK_SECONDS):
+        if _try_claim(slot, fp, token):
             return _Claim(slot, fp, token, ttl)
-        record = cache.get(slot)
-        if record is None:
-            # the marker expired in between (try again), or the store is unreachable: then
-            # refuse rather than risk running a money movement twice
-            misses += 1
-            if misses >= 3:
-                raise Conflict(
-                    f"{HEADER} cannot be checked right now; retry in a moment.",
-                    code="idempotency_unavailable",
-                    field=HEADER,
-                )
+        record = IdempotencyRecord.objects.filter(slot=slot).first()
+        if record is None:  # released between the two statements: claim again
             continue
-        if record["fingerprint"] != fp:
+        if record.fingerprint != fp:
             raise Conflict(
                 f"This {HEADER} was already used for a different request (method, path or "
                 "body). Use a new key for a new request.",
                 code="idempotency_key_reused",
                 field=HEADER,
             )
-        if record["state"] == "done":
+        if record.state == "done":
             return _replay(record)
         if time.monotonic() >= deadline:
             raise Conflict(
@@ -143,24 +161,29 @@ def _claim_or_replay(slot: str, fp: str, *, ttl: int, wait: float) -> _Claim | H
 
 
 def _release(claim: _Claim) -> None:
-    current = cache.get(claim.slot)
-    if isinstance(current, dict) and current.get("token") == claim.token:
-        cache.delete(claim.slot)
+    with transaction.atomic():
+        IdempotencyRecord.objects.filter(slot=claim.slot, token=claim.token).delete()
 
 
 def _store(claim: _Claim, response: HttpResponseBase) -> None:
     if response.status_code >= 500 or response.streaming or not isinstance(response, HttpResponse):
         _release(claim)
         return
-    record = {
-        "state": "done",
-        "fingerprint": claim.fingerprint,
-        "status": response.status_code,
-        "body": response.content,
-        "content_type": response.get("Content-Type", "application/json"),
-        "headers": {h: response[h] for h in _KEPT_HEADERS if response.has_header(h)},
-    }
-    cache.set(claim.slot, record, timeout=claim.ttl)
+    with transaction.atomic():
+        IdempotencyRecord.objects.filter(slot=claim.slot, token=claim.token).update(
+            state="done",
+            status=response.status_code,
+            body=response.content,
+            content_type=response.get("Content-Type", "application/json"),
+            headers={h: response[h] for h in _KEPT_HEADERS if response.has_header(h)},
+            expires_at=timezone.now() + timedelta(seconds=claim.ttl),
+        )
+
+
+def clear_expired() -> int:
+    """Delete the records whose time is up (the daily job)."""
+    deleted, _ = IdempotencyRecord.objects.filter(expires_at__lt=timezone.now()).delete()
+    return deleted
 
 
 def _finish(run: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
