@@ -33,7 +33,6 @@ KEY_LABELS = {
     "list": "List pages",
     "http": "HTTP responses",
     "auth": "API key lookups",
-    "idem": "Idempotency keys",
     "stats": "Statistics",
     "ns": "Namespace versions",
     "lock": "Compute and warm locks",

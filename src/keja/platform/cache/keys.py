@@ -12,7 +12,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-AREAS = ("dash", "list", "http", "auth", "idem", "stats", "ns", "lock", "orm")
+AREAS = ("dash", "list", "http", "auth", "stats", "ns", "lock", "orm")
 
 
 def make_key(key: str, key_prefix: str, version: Any) -> str:
