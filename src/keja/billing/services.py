@@ -166,6 +166,19 @@ def payment_allocations_reverse(
     return ReversalOutcome(invoices_debited=sorted(debits.items()), credit_removed=removed)
 
 
+def lease_credit_apply(*, agency_id: int, lease_id: int, today: date | None = None) -> Decimal:
+    """Spend the lease's credit on its open invoices, oldest first (after a reversal reopened
+    invoices that credit can pay). Runs inside the caller's transaction; lock order lease,
+    invoices by id, credit entries. Returns what was spent."""
+    assert transaction.get_connection().in_atomic_block, "lease_credit_apply needs a transaction"
+    today = today or today_nairobi()
+    _lock_lease(agency_id, lease_id)
+    spent = ZERO
+    for inv in _open_invoices(agency_id, lease_id):
+        spent += _consume_credit(inv, today)
+    return spent
+
+
 def _consume_credit(inv: Invoice, today: date) -> Decimal:
     """Spend the lease's credit (oldest first) on a new invoice; each use is an allocation from
     the payment the credit came from."""

@@ -31,7 +31,11 @@ from django.utils import timezone
 
 from keja.agencies.models import Agency
 from keja.audit.services import audit_record
-from keja.billing.services import payment_allocate
+from keja.billing.services import (
+    lease_credit_apply,
+    payment_allocate,
+    payment_allocations_reverse,
+)
 from keja.leases.models import Lease
 from keja.leases.services import normalize_reference
 from keja.payments import metrics
@@ -427,10 +431,13 @@ def stk_payment_complete(
     payments = Payment.objects.across_agencies(_RECEIPTS_ANY_AGENCY)
     if payment.status == Payment.Status.COMPLETED:
         if payment.receipt is None and receipt:  # completed by a status query
-            if not payments.filter(receipt=receipt).exists():
+            other = payments.select_for_update().filter(receipt=receipt).first()
+            if other is None:
                 _bump(payment, receipt=receipt)
                 return CbStatus.PROCESSED, "receipt_attached"
-            log.error(  # the same money was also recorded through the paybill: a person checks
+            if _is_same_money(payment, other):
+                return _supersede_by_paybill(payment, other, receipt)
+            log.error(  # the receipt belongs elsewhere and cannot be reconciled here: a person
                 "stk_receipt_recorded_twice", payment_id=payment.pk, receipt=receipt
             )
             return CbStatus.DUPLICATE, "receipt_elsewhere_check"
@@ -470,6 +477,60 @@ def stk_payment_complete(
         changes={"allocated": str(result.allocated), "credit": str(result.credit_added)},
     )
     return CbStatus.PROCESSED, "completed" if was == Payment.Status.PENDING else f"completed_{was}"
+
+
+def _is_same_money(payment: Payment, other: Payment) -> bool:
+    """``other`` holds the very M-Pesa transaction of ``payment`` (same receipt), recorded a
+    second time: completed, in the same agency, same amount, and unmatched or on the same
+    lease. Anything else is left to a person."""
+    return (
+        other.pk != payment.pk
+        and other.status == Payment.Status.COMPLETED
+        and other.agency_id == payment.agency_id
+        and other.amount == payment.amount
+        and other.lease_id in (None, payment.lease_id)
+        and payment.lease_id is not None
+    )
+
+
+def _supersede_by_paybill(payment: Payment, other: Payment, receipt: str) -> tuple[str, str]:
+    """A push completed by a status query (no receipt yet) and a paybill confirmation of the same
+    transaction both counted the money; the push's callback now shows the receipt is the same.
+    The paybill payment carries the receipt, so it keeps the money: the push's allocations and
+    credit are undone exactly, the paybill payment goes to the push's lease if it was unmatched,
+    and the push is marked reversed (superseded). The money is then counted once."""
+    lease_id = payment.lease_id
+    assert lease_id is not None
+    payment_allocations_reverse(
+        agency_id=payment.agency_id, payment_id=payment.pk, lease_id=lease_id
+    )
+    _bump(
+        payment,
+        status=Payment.Status.REVERSED,
+        reversed_at=timezone.now(),
+        note=f"Counted twice: the paybill confirmation PAY-{other.pk} holds {receipt}."[:255],
+    )
+    assigned = other.lease_id is None
+    if assigned:
+        _bump(other, lease_id=lease_id)
+        payment_allocate(
+            agency_id=other.agency_id, payment_id=other.pk, lease_id=lease_id, amount=other.amount
+        )
+    else:  # it went to credit while the push held the invoices: it pays them now
+        lease_credit_apply(agency_id=payment.agency_id, lease_id=lease_id)
+    audit_record(
+        actor=None,
+        agency_id=payment.agency_id,
+        action="payment.superseded",
+        object_type="payment",
+        object_id=payment.pk,
+        summary=f"Receipt {receipt} was recorded twice; PAY-{other.pk} keeps it"[:255],
+        changes={"kept": other.pk, "assigned_to_lease": assigned},
+    )
+    log.warning(
+        "stk_receipt_recorded_twice_resolved", payment_id=payment.pk, kept=other.pk, receipt=receipt
+    )
+    return CbStatus.PROCESSED, "superseded_by_paybill"
 
 
 def _same_receipt_elsewhere(payment: Payment, other: Payment, description: str) -> tuple[str, str]:
