@@ -512,25 +512,40 @@ def _supersede_by_paybill(payment: Payment, other: Payment, receipt: str) -> tup
     )
     assigned = other.lease_id is None
     if assigned:
-        _bump(other, lease_id=lease_id)
-        payment_allocate(
-            agency_id=other.agency_id, payment_id=other.pk, lease_id=lease_id, amount=other.amount
-        )
+        _assign_unmatched(other, lease_id)
     else:  # it went to credit while the push held the invoices: it pays them now
         lease_credit_apply(agency_id=payment.agency_id, lease_id=lease_id)
+    _audit_superseded(
+        payment,
+        f"Receipt {receipt} was recorded twice; PAY-{other.pk} keeps it",
+        {"kept": other.pk, "assigned_to_lease": assigned},
+    )
+    log.warning(
+        "stk_receipt_recorded_twice_resolved", payment_id=payment.pk, kept=other.pk, receipt=receipt
+    )
+    return CbStatus.PROCESSED, "superseded_by_paybill"
+
+
+def _assign_unmatched(other: Payment, lease_id: int) -> None:
+    """An unmatched paybill payment turns out to belong to ``lease_id``: it goes there."""
+    _bump(other, lease_id=lease_id)
+    payment_allocate(
+        agency_id=other.agency_id, payment_id=other.pk, lease_id=lease_id, amount=other.amount
+    )
+
+
+def _audit_superseded(
+    payment: Payment, summary: str, changes: dict[str, Any] | None = None
+) -> None:
     audit_record(
         actor=None,
         agency_id=payment.agency_id,
         action="payment.superseded",
         object_type="payment",
         object_id=payment.pk,
-        summary=f"Receipt {receipt} was recorded twice; PAY-{other.pk} keeps it"[:255],
-        changes={"kept": other.pk, "assigned_to_lease": assigned},
+        summary=summary[:255],
+        changes=changes,
     )
-    log.warning(
-        "stk_receipt_recorded_twice_resolved", payment_id=payment.pk, kept=other.pk, receipt=receipt
-    )
-    return CbStatus.PROCESSED, "superseded_by_paybill"
 
 
 def _same_receipt_elsewhere(payment: Payment, other: Payment, description: str) -> tuple[str, str]:
@@ -544,13 +559,7 @@ def _same_receipt_elsewhere(payment: Payment, other: Payment, description: str) 
         and other.agency_id == payment.agency_id
         and payment.lease_id is not None
     ):
-        _bump(other, lease_id=payment.lease_id)
-        payment_allocate(
-            agency_id=other.agency_id,
-            payment_id=other.pk,
-            lease_id=payment.lease_id,
-            amount=other.amount,
-        )
+        _assign_unmatched(other, payment.lease_id)
         outcome = "duplicate_receipt_assigned"
     _bump(
         payment,
@@ -559,14 +568,7 @@ def _same_receipt_elsewhere(payment: Payment, other: Payment, description: str) 
         result_description=(description or "Paid")[:255],
         note=f"Paid as {other.receipt}, recorded as PAY-{other.pk} ({other.method})."[:255],
     )
-    audit_record(
-        actor=None,
-        agency_id=payment.agency_id,
-        action="payment.superseded",
-        object_type="payment",
-        object_id=payment.pk,
-        summary=f"Receipt {other.receipt} already recorded as PAY-{other.pk}",
-    )
+    _audit_superseded(payment, f"Receipt {other.receipt} already recorded as PAY-{other.pk}")
     return (
         CbStatus.PROCESSED if outcome == "duplicate_receipt_assigned" else CbStatus.DUPLICATE,
         outcome,
