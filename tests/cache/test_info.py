@@ -33,3 +33,16 @@ def test_area_of() -> None:
     assert info._area_of("0123456789abcdef0123456789abcdef01234567") == "orm"
     assert info._area_of("django.contrib.sessions.cache8x9y") == "sessions"
     assert info._area_of("something:else") == "other"
+
+
+def test_a_recent_key_count_is_reused_for_a_while() -> None:
+    """The staff page refreshes every 10 s: its key count (a SCAN) is reused for 30 s."""
+    from django.core.cache import cache
+
+    first = info.key_counts_recent(30)
+    cache.set("dash:999:extra:v1", 1, 60)
+    try:
+        assert info.key_counts_recent(30) == first  # reused
+        assert info.key_counts_recent(0)["dash"] == first["dash"] + 1  # counted afresh
+    finally:
+        cache.delete("dash:999:extra:v1")

@@ -4,6 +4,7 @@ staff console page (P2.3)."""
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
 
 import redis
@@ -67,7 +68,21 @@ def redis_memory() -> dict[str, Any]:
     }
 
 
-def summary(*, with_keys: bool = False) -> dict[str, Any]:
+_counted: dict[str, Any] = {}
+
+
+def key_counts_recent(max_age: float) -> dict[str, int]:
+    """``key_counts``, reused for ``max_age`` seconds in this process: a page that refreshes
+    itself must not SCAN a large Redis every few seconds for every viewer."""
+    now = time.monotonic()
+    if max_age > 0 and _counted and now - _counted["at"] < max_age:
+        return dict(_counted["counts"])
+    counts = key_counts()
+    _counted.update(at=now, counts=counts)
+    return dict(counts)
+
+
+def summary(*, with_keys: bool = False, keys_max_age: float = 0) -> dict[str, Any]:
     out: dict[str, Any] = {
         "status": "degraded" if backend.degraded() else "ok",
         "errors": backend.error_count(),
@@ -76,7 +91,7 @@ def summary(*, with_keys: bool = False) -> dict[str, Any]:
         "orm_cache": bool(getattr(settings, "CACHALOT_ENABLED", False)),
     }
     if with_keys:
-        out["keys"] = key_counts()
+        out["keys"] = key_counts_recent(keys_max_age)
     if not settings.REDIS_URL:
         out["status"] = "embedded"
     return out
