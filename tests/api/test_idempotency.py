@@ -1,6 +1,7 @@
 """Idempotency-Key (Stripe semantics): a retried POST replays the first answer and creates
 nothing; a reused key with another body is a 409; concurrent requests with one key make exactly
-one object; keys live 24 hours in Redis under the environment's prefix."""
+one object; records live 24 hours in PostgreSQL. Failures and slowness come from PostgreSQL
+itself (a trigger that raises, a table lock held by another session), not from patched code."""
 
 from __future__ import annotations
 
@@ -166,18 +167,22 @@ def test_validation_failures_are_not_stored(agency: Agency, api: ApiClient) -> N
     assert api.post("/tenants", BODY, headers=key("k-5")).status_code == 201
 
 
-def test_server_errors_release_the_key(
-    agency: Agency, api: ApiClient, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import keja.tenants.api as tenants_api
-
-    real = tenants_api.tenant_create
-    monkeypatch.setattr(
-        tenants_api, "tenant_create", lambda **kw: (_ for _ in ()).throw(OSError("down"))
-    )
+def test_server_errors_release_the_key(agency: Agency, api: ApiClient) -> None:
+    # a real failure inside PostgreSQL (a trigger that raises, created in this test's
+    # transaction and gone with it), as a full disk or a lost connection would be
+    with connection.cursor() as cur:
+        cur.execute(
+            "CREATE FUNCTION keja_test_refuse() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN RAISE EXCEPTION 'the disk is on fire'; END $$"
+        )
+        cur.execute(
+            "CREATE TRIGGER keja_test_refuse BEFORE INSERT ON tenants_tenant "
+            "FOR EACH ROW EXECUTE FUNCTION keja_test_refuse()"
+        )
     failed = api.request("POST", "/tenants", BODY, headers=key("k-6"), validate=False)
     assert failed.status_code == 500
-    monkeypatch.setattr(tenants_api, "tenant_create", real)
+    with connection.cursor() as cur:
+        cur.execute("DROP TRIGGER keja_test_refuse ON tenants_tenant")
     retried = api.post("/tenants", BODY, headers=key("k-6"))
     assert retried.status_code == 201
     assert not retried.has_header("Idempotent-Replayed")
@@ -223,23 +228,21 @@ def test_a_request_in_progress_makes_the_second_wait_then_409(
 
 
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_requests_with_one_key_create_exactly_one(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_concurrent_requests_with_one_key_create_exactly_one() -> None:
+    import time
+
+    import psycopg
+
     agency = make_agency()
     token = make_key(agency)
-    import keja.properties.api as properties_api
-
-    real = properties_api.property_create
     barrier = threading.Barrier(4)
-
-    def slow_create(**kwargs: object) -> Property:
-        import time
-
-        time.sleep(0.3)  # keep the first request busy while the others arrive
-        return real(**kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(properties_api, "property_create", slow_create)
+    # Another session holds a lock that blocks inserts into the properties table, so the request
+    # that claims the key is kept busy in its INSERT while the others arrive and find the claim.
+    params = connection.get_connection_params()
+    params.pop("cursor_factory", None)
+    params.pop("context", None)
+    blocker = psycopg.connect(**params)
+    blocker.execute("LOCK TABLE properties_property IN SHARE ROW EXCLUSIVE MODE")
     results: list[tuple[int, bool]] = []
     errors: list[BaseException] = []
 
@@ -258,6 +261,9 @@ def test_concurrent_requests_with_one_key_create_exactly_one(
     threads = [threading.Thread(target=attempt) for _ in range(4)]
     for t in threads:
         t.start()
+    time.sleep(0.5)
+    blocker.commit()  # the insert goes through; the waiting requests replay its answer
+    blocker.close()
     for t in threads:
         t.join(30)
     assert not errors, errors
