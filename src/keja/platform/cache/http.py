@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import redis
 import structlog
@@ -47,7 +46,6 @@ local body = redis.call('GET', p .. 'http:' .. a[1] .. ':' .. a[2] .. ':' .. ARG
 if body then redis.call('HINCRBY', p .. 'stats:http', 'hit', 1) else redis.call('HINCRBY', p .. 'stats:http', 'miss', 1) end
 return {a[1], a[2], v, body or false, a[3] or false, a[4] or false}
 """
-_scripts: dict[int, object] = {}
 # Remember a key unless it was revoked meanwhile (the tombstone forget_api_key leaves).
 _REMEMBER = """
 if redis.call('HEXISTS', KEYS[1], 'revoked') == 1 then return 0 end
@@ -56,7 +54,6 @@ if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'id', ARGV[3], 'label', ARGV[4
 redis.call('EXPIRE', KEYS[1], ARGV[5])
 return 1
 """
-_remember_scripts: dict[int, Any] = {}
 
 
 def key_digest(raw_key: str) -> str:
@@ -95,12 +92,7 @@ def remember_api_key(
         return
     key = cache.make_key(_auth_key(digest))
     try:
-        script = _remember_scripts.get(id(client.connection_pool))
-        if script is None:
-            script = _remember_scripts[id(client.connection_pool)] = client.register_script(
-                _REMEMBER
-            )
-        script(
+        versioned.lua(client, _REMEMBER)(
             keys=[key],
             args=[agency_id, scope, "" if key_id is None else key_id, label, AUTH_TTL],
         )
@@ -176,12 +168,9 @@ class ApiResponseCacheMiddleware:
         prefix = cache.make_key("")
         digest = key_digest(token)
         try:
-            script = _scripts.get(id(client.connection_pool))
-            if script is None:
-                script = _scripts[id(client.connection_pool)] = client.register_script(_LOOKUP)
-            found = script(
+            found = versioned.lua(client, _LOOKUP)(
                 keys=[cache.make_key(_auth_key(digest))], args=[prefix, route, code_version()]
-            )  # type: ignore[operator]
+            )
         except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
             backend.note_error(exc, "http_lookup")
             return self.get_response(request)

@@ -41,7 +41,7 @@ if not val and ARGV[3] ~= '' then
 end
 return {v, val, owner}
 """
-_scripts: dict[int, Any] = {}
+_scripts: dict[tuple[int, str], Any] = {}
 
 
 def _redis() -> redis.Redis | None:
@@ -50,10 +50,11 @@ def _redis() -> redis.Redis | None:
     return None
 
 
-def _script(client: redis.Redis) -> Any:
-    key = id(client.connection_pool)
+def lua(client: redis.Redis, source: str) -> Any:
+    """A registered Lua script (EVALSHA, loaded on first use), one per connection pool."""
+    key = (id(client.connection_pool), source)
     if key not in _scripts:
-        _scripts[key] = client.register_script(_READ)
+        _scripts[key] = client.register_script(source)
     return _scripts[key]
 
 
@@ -86,7 +87,7 @@ def _read(
     prefix = cache.make_key(versioned_key(area, agency_id, name, ""))
     lock_prefix = cache.make_key(lock_key(area, agency_id, name, "")) if lock_ms else ""
     try:
-        version_raw, raw, owner = _script(client)(
+        version_raw, raw, owner = lua(client, _READ)(
             keys=[
                 cache.make_key(ns_key(area, agency_id)),
                 cache.make_key(stats_key(area)),
