@@ -4,7 +4,10 @@ Captures the SQL ``keja.reports.selectors.dashboard_figures`` sends for the larg
 statement on PostgreSQL; ``--orm`` captures the six queries of ``dashboard_figures_orm`` instead),
 then executes it directly on the raw psycopg connection: 3 warm-up rounds, then 5 timed
 rounds; reports the median round (sum of the queries) and per-query medians, the server-side
-execution times and the index each query uses. Compare with the ceiling in
+execution times and the index each query uses. For the one statement it also times the same
+statement as a server-side prepared statement (``prepared_median_ms``: what the application runs
+since ADR 0009, and the baseline of the cold-cache ratio): parsed once, executed from PostgreSQL's
+generic plan. Compare with the ceiling in
 ../shared/reference/ceilings.md (7-sum dashboard aggregate: 84 ms interleaved, 16 ms clustered).
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/keja_large \\
@@ -61,10 +64,13 @@ def _scans(plan: Any, out: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def _cold_cache_rounds(cur: Any, queries: list[str], agency_id: int, rounds: int) -> dict[str, Any]:
-    """Interleaved: the raw SQL on the raw connection, then ``dashboard_cached`` after bumping
-    the agency's dashboard namespace (so it misses, takes the lock, runs the SQL through Django
-    and stores the figures): the in-application cost of a cold dashboard against its SQL."""
+def _cold_cache_rounds(
+    cur: Any, queries: list[str], prepared: Any, agency_id: int, rounds: int
+) -> dict[str, Any]:
+    """Interleaved: the raw SQL on the raw connection (as text, planned on every run, and
+    prepared), then ``dashboard_cached`` after bumping the agency's dashboard namespace (so it
+    misses, takes the lock, runs the statement through Django and stores the figures): the
+    in-application cost of a cold dashboard against its SQL."""
     from django.conf import settings
 
     from keja.platform.cache import versioned
@@ -72,26 +78,38 @@ def _cold_cache_rounds(cur: Any, queries: list[str], agency_id: int, rounds: int
 
     assert settings.KEJA_RESPONSE_CACHES, "set KEJA_RESPONSE_CACHES=true for --cold-cache"
     raw_ms: list[float] = []
+    prepared_ms: list[float] = []
     cold_ms: list[float] = []
-    for i in range(rounds + 3):
+    for i in range(rounds + 6):
         t0 = time.perf_counter()
         for sql in queries:
             cur.execute(sql)
             cur.fetchall()
         raw_elapsed = (time.perf_counter() - t0) * 1000
+        prepared_elapsed = 0.0
+        if prepared is not None:
+            t0 = time.perf_counter()
+            prepared()
+            prepared_elapsed = (time.perf_counter() - t0) * 1000
         versioned.bump("dash", agency_id)
         t0 = time.perf_counter()
         dashboard_cached(actor=agency_id)
         cold_elapsed = (time.perf_counter() - t0) * 1000
-        if i >= 3:  # the first rounds warm the pool, the script cache and the plans
+        if i >= 6:  # the first rounds warm the pool, the script cache and the plans
             raw_ms.append(raw_elapsed)
+            prepared_ms.append(prepared_elapsed)
             cold_ms.append(cold_elapsed)
     raw_median, cold_median = statistics.median(raw_ms), statistics.median(cold_ms)
+    prepared_median = statistics.median(prepared_ms) if prepared is not None else None
+    baseline = prepared_median or raw_median
     return {
         "rounds": rounds,
         "raw_sql_median_ms": round(raw_median, 3),
+        "raw_sql_prepared_median_ms": round(prepared_median, 3) if prepared_median else None,
         "cold_dashboard_cached_median_ms": round(cold_median, 3),
-        "ratio": round(cold_median / raw_median, 3),
+        "ratio": round(cold_median / baseline, 3),
+        "ratio_baseline": "prepared" if prepared_median else "text",
+        "ratio_vs_text_sql": round(cold_median / raw_median, 3),
     }
 
 
@@ -122,7 +140,11 @@ def main(argv: list[str] | None = None) -> int:
 
     from keja.billing.models import Invoice
     from keja.kernel.clock import today_nairobi
-    from keja.reports.selectors import dashboard_figures, dashboard_figures_orm
+    from keja.reports.selectors import (
+        dashboard_figures,
+        dashboard_figures_orm,
+        dashboard_statement,
+    )
 
     today = args.today or today_nairobi()
     top = Invoice.objects.values("agency_id").annotate(n=Count("id")).order_by("-n", "agency_id")[0]
@@ -162,9 +184,27 @@ def main(argv: list[str] | None = None) -> int:
                 cur.fetchall()
                 timings[_label(sql)] = (time.perf_counter() - t0) * 1000
             rounds.append(timings)
+        prepared = None
+        prepared_rounds: list[float] = []
+        if not args.orm:  # the statement as the application runs it: prepared (ADR 0009)
+            import psycopg
+
+            statement, params = dashboard_statement(agency_id, today)
+            server_cursor = psycopg.Cursor(raw)
+
+            def prepared() -> None:
+                server_cursor.execute(statement, params, prepare=True)
+                server_cursor.fetchall()
+
+            for _ in range(6):  # five custom plans, then PostgreSQL's generic plan
+                prepared()
+            for _ in range(args.rounds):
+                t0 = time.perf_counter()
+                prepared()
+                prepared_rounds.append((time.perf_counter() - t0) * 1000)
         cold_cache: dict[str, Any] | None = None
         if args.cold_cache:
-            cold_cache = _cold_cache_rounds(cur, queries, agency_id, max(args.rounds, 30))
+            cold_cache = _cold_cache_rounds(cur, queries, prepared, agency_id, max(args.rounds, 30))
         plans = {}
         for sql in queries:
             cur.execute("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + sql)
@@ -208,6 +248,9 @@ def main(argv: list[str] | None = None) -> int:
         "median_total_ms": round(median_total, 2),
         "min_total_ms": round(min(totals), 2),
         "max_total_ms": round(max(totals), 2),
+        "prepared_median_ms": (
+            round(statistics.median(prepared_rounds), 2) if prepared_rounds else None
+        ),
         "per_query_median_ms": {
             k: round(statistics.median(r[k] for r in rounds), 3) for k in rounds[0]
         },
@@ -227,10 +270,14 @@ def main(argv: list[str] | None = None) -> int:
         f"median {median_total:.2f} ms over {args.rounds} rounds "
         f"(goal < {GOAL_MS:.0f} ms; ceiling 84 ms interleaved / 16 ms clustered)"
     )
+    if prepared_rounds:
+        print(f"  prepared (as the application runs it): median {result['prepared_median_ms']} ms")
     if cold_cache is not None:
         print(
             f"  cold dashboard_cached {cold_cache['cold_dashboard_cached_median_ms']:.2f} ms vs raw "
-            f"SQL {cold_cache['raw_sql_median_ms']:.2f} ms: ratio {cold_cache['ratio']}"
+            f"SQL prepared {cold_cache['raw_sql_prepared_median_ms']} ms: ratio "
+            f"{cold_cache['ratio']} (vs the SQL as text, planned each run: "
+            f"{cold_cache['raw_sql_median_ms']:.2f} ms, {cold_cache['ratio_vs_text_sql']})"
         )
     for k, v in result["per_query_median_ms"].items():  # type: ignore[attr-defined]
         print(f"  {k:<22} {v:8.3f} ms   server {result['server_execution_ms'].get(k, 0):7.3f} ms")  # type: ignore[index, union-attr]

@@ -134,3 +134,70 @@ def test_select_only_refuses_anything_but_a_query(sql: str) -> None:
     with pytest.raises(ValueError, match="queries only"):
         select_only(sql)
     assert Payment.objects.across_agencies("test").filter(amount=0).count() == 0
+
+
+def _prepared_dashboards() -> list[tuple[str, int, int]]:
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT name, generic_plans, custom_plans FROM pg_prepared_statements "
+            "WHERE statement LIKE 'WITH units AS%%'"
+        )
+        return list(cur.fetchall())
+
+
+def test_the_statement_is_prepared_once_per_connection_and_runs_its_generic_plan() -> None:
+    """ADR 0009: the statement is parsed once on a connection and runs from its generic plan from
+    the first run (no planning per run), for any agency and day, with the ORM's figures."""
+    seed_history(agencies=2, units=120, today=TODAY)
+    first, second = Agency.objects.order_by("id").values_list("id", flat=True)
+    connection.ensure_connection()
+    assert _prepared_dashboards() == []
+    for i in range(4):
+        dashboard_figures(actor=first if i % 2 else second, today=TODAY - timedelta(days=i))
+    ((_name, generic, custom),) = _prepared_dashboards()
+    assert custom == 0, (generic, custom)
+    assert generic == 4, (generic, custom)
+    assert_same(first, TODAY)
+    assert_same(second, add_months(TODAY, -2))
+    ((_name, generic_after, _custom),) = _prepared_dashboards()
+    assert generic_after == generic + 2
+
+
+def test_without_prepared_statements_the_same_statement_runs_unprepared() -> None:
+    """KEJA_DB_PREPARED_STATEMENTS=false leaves psycopg's prepare_threshold at None (a pooler that
+    cannot carry prepared statements): same figures, nothing prepared on the server."""
+    seed_history(agencies=1, units=60, today=TODAY)
+    agency = Agency.objects.get().pk
+    connection.ensure_connection()
+    raw = connection.connection
+    previous = raw.prepare_threshold
+    raw.prepare_threshold = None
+    try:
+        for _ in range(3):
+            assert_same(agency, TODAY)
+        assert _prepared_dashboards() == []
+    finally:
+        raw.prepare_threshold = previous
+
+
+def test_only_the_asked_statement_is_prepared() -> None:
+    """Django's own queries keep binding client-side: running many ORM queries prepares none."""
+    agency = make_agency()
+    connection.ensure_connection()
+    for _ in range(20):
+        list(Property.objects.for_agency(agency.pk).filter(name="x"))
+    with connection.cursor() as cur:
+        cur.execute("SELECT count(*) FROM pg_prepared_statements")
+        assert cur.fetchone() == (0,)
+
+
+def test_a_captured_statement_reads_with_its_parameters_written_in() -> None:
+    """Debug capture (tests, DEBUG logs) records the statement as PostgreSQL could run it."""
+    agency = make_agency()
+    with CaptureQueriesContext(connection) as ctx:
+        dashboard_figures(actor=agency.pk, today=TODAY)
+    (query,) = ctx.captured_queries
+    assert "$1" not in query["sql"]
+    assert "%(" not in query["sql"]
+    assert f"agency_id = {agency.pk}" in query["sql"]
+    assert "'2026-03-17'" in query["sql"]

@@ -25,7 +25,7 @@ from keja.payments.selectors import lease_ledger, payment_list
 from keja.platform.pagination import keyset_page
 from keja.properties.models import Property, Unit
 from keja.properties.selectors import property_list, unit_list
-from keja.reports.selectors import dashboard_figures, dashboard_figures_orm
+from keja.reports.selectors import dashboard_figures, dashboard_figures_orm, dashboard_statement
 from keja.tenants.models import Tenant
 from keja.tenants.selectors import tenant_list
 from tests.factories import seed_history
@@ -50,6 +50,41 @@ def _plan_indexes(plan: Any, table: str, out: list[tuple[str, str]]) -> list[tup
         for value in plan:
             _plan_indexes(value, table, out)
     return out
+
+
+_DASHBOARD_CTES = (
+    ("units", "properties_unit", AGENCY_UNIT),
+    ("billed this month", "billing_invoice", ("invoice_agency_period",)),
+    ("arrears and aging", "billing_invoice", ("invoice_agency_status_due",)),
+    ("collected this month", "payments_payment", ("payment_agency_status_paid",)),
+    ("unmatched count", "payments_payment", ("payment_unmatched",)),
+    ("latest payments", "payments_payment", ("payment_agency_id_desc", "payment_agency_id_key")),
+)
+
+
+def _explain_generic_dashboard(agency_id: int) -> Any:
+    """EXPLAIN the prepared dashboard statement as its generic plan (no parameter values known
+    to the planner), with the values of ``TODAY`` for the run."""
+    for _ in range(6):
+        dashboard_figures(actor=agency_id, today=TODAY)
+    sql, params = dashboard_statement(agency_id, TODAY)
+    order: list[str] = []
+    for name in re.findall(r"%\((\w+)\)s", sql):
+        if name not in order:
+            order.append(name)  # psycopg numbers the names by first appearance
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.execute(
+            "SELECT name FROM pg_prepared_statements WHERE statement LIKE 'WITH units AS%%'"
+        )
+        ((name,),) = cur.fetchall()
+        cur.execute("SET LOCAL enable_seqscan = off")
+        cur.execute("SET LOCAL plan_cache_mode = force_generic_plan")
+        placeholders = ", ".join(["%s"] * len(order))
+        cur.execute(
+            f"EXPLAIN (FORMAT JSON) EXECUTE {name}({placeholders})",
+            [params[n] for n in order],
+        )
+        return cur.fetchone()[0]
 
 
 def _explain(sql: str) -> Any:
@@ -276,23 +311,20 @@ def test_hot_queries_use_their_indexes(seeded: int) -> None:
     # the single dashboard statement (reports.selectors.dashboard_figures on PostgreSQL): every
     # CTE reads through the same index as its ORM twin, and no table is scanned sequentially
     (statement,) = _captured(lambda: dashboard_figures(actor=a, today=TODAY))
-    for label, table, expected in (
-        ("units", "properties_unit", AGENCY_UNIT),
-        ("billed this month", "billing_invoice", ("invoice_agency_period",)),
-        ("arrears and aging", "billing_invoice", ("invoice_agency_status_due",)),
-        ("collected this month", "payments_payment", ("payment_agency_status_paid",)),
-        ("unmatched count", "payments_payment", ("payment_unmatched",)),
-        (
-            "latest payments",
-            "payments_payment",
-            ("payment_agency_id_desc", "payment_agency_id_key"),
-        ),
-    ):
+    for label, table, expected in _DASHBOARD_CTES:
         scans = _plan_indexes(_explain(statement), table, [])
         if not any(_matches(name, expected) for _, name in scans) or any(
             node == "Seq Scan" for node, _ in scans
         ):
             failures.append(f"dashboard statement, {label}: expected {expected}, scans {scans}")
+    # ... and so does the generic plan of the prepared statement (ADR 0009), which PostgreSQL
+    # runs once it has made five custom plans on a connection
+    for label, table, expected in _DASHBOARD_CTES:
+        scans = _plan_indexes(_explain_generic_dashboard(a), table, [])
+        if not any(_matches(name, expected) for _, name in scans) or any(
+            node == "Seq Scan" for node, _ in scans
+        ):
+            failures.append(f"dashboard generic plan, {label}: expected {expected}, scans {scans}")
     problems = [f for f in failures if f]
     assert not problems, "\n".join(problems)
 

@@ -54,6 +54,10 @@ DB_POOL_MIN: int = env.int("KEJA_DB_POOL_MIN", default=5)
 DB_POOL_MAX: int = env.int("KEJA_DB_POOL_MAX", default=20)
 DB_POOL_TIMEOUT: float = env.float("KEJA_DB_POOL_TIMEOUT", default=10.0)
 DB_STATEMENT_TIMEOUT_MS: int = env.int("KEJA_DB_STATEMENT_TIMEOUT_MS", default=30_000)
+# Server-side prepared statements for the few statements that ask for them (select_only(...,
+# prepare=True), ADR 0009). Off for a pooler that cannot carry them (PgBouncer < 1.21, or without
+# max_prepared_statements, in transaction mode).
+DB_PREPARED_STATEMENTS: bool = env.bool("KEJA_DB_PREPARED_STATEMENTS", default=True)
 if PRODUCTION and not DATABASE_URL.startswith(("postgres://", "postgresql://")):
     raise ImproperlyConfigured("KEJA_ENV=production needs DATABASE_URL pointing at PostgreSQL")
 if DATABASE_URL:
@@ -68,7 +72,15 @@ if DATABASE_URL:
             "timeout": DB_POOL_TIMEOUT,
             "name": f"keja-{KEJA_ENV}",
         },
-        "options": f"-c statement_timeout={DB_STATEMENT_TIMEOUT_MS}",
+        # plan_cache_mode only concerns prepared statements, and only the statements that ask
+        # for it are prepared: they run from their generic plan from the first run on a pooled
+        # connection, instead of after five planned runs (connections are recycled hourly). The
+        # index proofs check the generic plan (tests/integration/test_indexes.py).
+        "options": f"-c statement_timeout={DB_STATEMENT_TIMEOUT_MS}"
+        + (" -c plan_cache_mode=force_generic_plan" if DB_PREPARED_STATEMENTS else ""),
+        # Django's cursors bind client-side and never prepare; a threshold no query reaches means
+        # only an explicit prepare=True prepares. None (Django's default) disables it entirely.
+        "prepare_threshold": 1_000_000_000 if DB_PREPARED_STATEMENTS else None,
         "application_name": env.str(
             "KEJA_DB_APPLICATION_NAME", default=f"keja-{KEJA_ENV}-{KEJA_INSTANCE}"[:63]
         ),

@@ -10,6 +10,7 @@ serves the embedded SQLite mode and is the reference the single statement is tes
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -97,16 +98,33 @@ def dashboard_figures(
     return dashboard_figures_orm(actor=actor, today=today, latest=latest)
 
 
-_OPEN_PARAMS = ", ".join(f"%(open{i})s" for i in range(len(OPEN)))
+_CONSTANT = re.compile(r"[a-z_]+")
+MAX_LATEST = 100
+
+
+def _constant(value: str) -> str:
+    """A status written into the statement: a code constant (model choice), never input."""
+    if not _CONSTANT.fullmatch(value):
+        raise ValueError(f"not a status constant: {value!r}")
+    return f"'{value}'"
 
 
 @cache
-def _dashboard_sql() -> str:
+def _dashboard_sql(latest: int) -> str:
     # Table names from the models; every CTE filters on agency_id (this bypasses the scoped
     # managers, so the scoping is written out here) and is served by the index named beside it.
     # It runs through select_only (no cachalot write scan); it must stay a pure read.
+    # It is a server-side prepared statement (ADR 0009): only the agency and the dates are
+    # parameters. The statuses and the LIMIT are written in, so that the generic plan PostgreSQL
+    # settles on after five runs can still use the partial index payment_unmatched (its predicate
+    # names status 'completed') and knows the latest payments are a handful of rows.
+    if not 1 <= latest <= MAX_LATEST:
+        raise ValueError(f"latest must be 1..{MAX_LATEST}, not {latest}")
+    occupied = _constant(Unit.Status.OCCUPIED.value)
+    completed = _constant(Payment.Status.COMPLETED.value)
+    open_statuses = ", ".join(_constant(status) for status in OPEN)
     return f"""WITH units AS (  -- unit_agency_status
-  SELECT count(*) AS total, count(*) FILTER (WHERE status = %(occupied)s) AS occupied
+  SELECT count(*) AS total, count(*) FILTER (WHERE status = {occupied}) AS occupied
   FROM {Unit._meta.db_table} WHERE agency_id = %(agency)s
 ), billed AS (  -- invoice_agency_period (index-only)
   SELECT coalesce(sum(total), 0.00) AS billed, coalesce(sum(amount_paid), 0.00) AS paid
@@ -122,14 +140,14 @@ def _dashboard_sql() -> str:
     coalesce(sum(total - amount_paid) FILTER (WHERE due_date <= %(d90)s), 0.00) AS b90,
     count(*) AS overdue
   FROM {Invoice._meta.db_table}
-  WHERE agency_id = %(agency)s AND due_date < %(today)s AND status IN ({_OPEN_PARAMS})
+  WHERE agency_id = %(agency)s AND due_date < %(today)s AND status IN ({open_statuses})
 ), collected AS (  -- payment_agency_status_paid (index-only)
   SELECT coalesce(sum(amount), 0.00) AS collected FROM {Payment._meta.db_table}
-  WHERE agency_id = %(agency)s AND status = %(completed)s
+  WHERE agency_id = %(agency)s AND status = {completed}
     AND paid_at >= %(month_start)s AND paid_at < %(month_end)s
 ), unmatched AS (  -- payment_unmatched (index-only)
   SELECT count(*) AS unmatched FROM {Payment._meta.db_table}
-  WHERE agency_id = %(agency)s AND lease_id IS NULL AND status = %(completed)s
+  WHERE agency_id = %(agency)s AND lease_id IS NULL AND status = {completed}
 ), latest AS (  -- payment_agency_id_desc
   SELECT coalesce(json_agg(json_build_object(
       'id', p.id, 'amount', p.amount::text, 'method', p.method, 'status', p.status,
@@ -137,7 +155,7 @@ def _dashboard_sql() -> str:
       'tenant_name', t.full_name) ORDER BY p.id DESC), '[]')::text AS rows
   FROM (
     SELECT id, amount, method, status, paid_at, receipt, lease_id FROM {Payment._meta.db_table}
-    WHERE agency_id = %(agency)s ORDER BY id DESC LIMIT %(latest)s
+    WHERE agency_id = %(agency)s ORDER BY id DESC LIMIT {int(latest)}
   ) p
   LEFT JOIN {Lease._meta.db_table} l ON l.id = p.lease_id AND l.agency_id = %(agency)s
   LEFT JOIN {Tenant._meta.db_table} t ON t.id = l.tenant_id AND t.agency_id = %(agency)s
@@ -148,13 +166,11 @@ SELECT units.total, units.occupied, billed.billed, billed.paid, arrears.owed, ar
 FROM units, billed, arrears, collected, unmatched, latest"""  # noqa: S608 - names from models
 
 
-def _figures_one_statement(agency_id: int, today: date, latest: int) -> Dashboard:
+def dashboard_statement(agency_id: int, today: date, latest: int = 8) -> tuple[str, dict[str, Any]]:
+    """The dashboard statement and its parameters (the benchmarks and index proofs run it)."""
     month_start, month_end = month_bounds_utc(today)
     params = {
         "agency": agency_id,
-        "occupied": Unit.Status.OCCUPIED.value,
-        "completed": Payment.Status.COMPLETED.value,
-        **{f"open{i}": status for i, status in enumerate(OPEN)},
         "period": period_of(today),
         "today": today,
         # arrears buckets by days overdue: 1-30, 31-60, 61-90, 91+ (as in dashboard_figures_orm)
@@ -163,9 +179,13 @@ def _figures_one_statement(agency_id: int, today: date, latest: int) -> Dashboar
         "d90": today - timedelta(days=91),
         "month_start": month_start,
         "month_end": month_end,
-        "latest": latest,
     }
-    row = select_only(_dashboard_sql(), params)
+    return _dashboard_sql(latest), params
+
+
+def _figures_one_statement(agency_id: int, today: date, latest: int) -> Dashboard:
+    sql, params = dashboard_statement(agency_id, today, latest)
+    row = select_only(sql, params, prepare=True)
     assert row is not None  # aggregates without GROUP BY always return one row
     (
         total,
