@@ -45,3 +45,33 @@ def test_requests_without_queries_log_nothing(caplog: pytest.LogCaptureFixture) 
     with caplog.at_level("INFO", logger="keja.db.queries"):
         ApiClient().get("/ping")
     assert not events(caplog, "db_queries")
+
+
+def _timings(header: str) -> dict[str, str]:
+    return {part.split(";", 1)[0].strip(): part.strip() for part in header.split(",")}
+
+
+def test_responses_carry_server_timing_with_the_database_share(
+    agency: Agency, api: ApiClient
+) -> None:
+    """Server-Timing (P3.1): the application's time and the database's, with the query count,
+    parsed as the header's grammar says (metric;dur=<ms>;desc="...")."""
+    response = api.request("GET", "/properties")
+    timings = _timings(response["Server-Timing"])
+    assert set(timings) == {"db", "app"}
+    app_ms = float(timings["app"].split("dur=")[1])
+    db_part = timings["db"]
+    db_ms = float(db_part.split("dur=")[1].split(";")[0])
+    assert db_part.endswith('desc="2 queries"')
+    assert 0 <= db_ms <= app_ms
+
+
+def test_a_request_without_queries_reports_only_the_application_time(api: ApiClient) -> None:
+    response = api.client.get("/health/live")
+    assert list(_timings(response["Server-Timing"])) == ["app"]
+
+
+def test_server_timing_can_be_turned_off(agency: Agency, api: ApiClient) -> None:
+    with override_settings(KEJA_SERVER_TIMING=False):
+        response = api.request("GET", "/properties")
+    assert "Server-Timing" not in response

@@ -186,6 +186,9 @@ CACHALOT_UNCACHABLE_TABLES = frozenset(
 # transaction; tests/cache turns them on with real commits.
 KEJA_RESPONSE_CACHES: bool = env.bool("KEJA_RESPONSE_CACHES", default=True)
 
+# Server-Timing header on every response (P3.1): the application's time and its database time.
+KEJA_SERVER_TIMING: bool = env.bool("KEJA_SERVER_TIMING", default=True)
+
 # --- dramatiq (background jobs) --------------------------------------------------------------
 DRAMATIQ_NAMESPACE = f"dramatiq:{KEJA_ENV}:{KEJA_INSTANCE}"
 DRAMATIQ_CRONTAB = {"REDIS_URL": REDIS_URL or None}

@@ -1,5 +1,10 @@
 """Request context: a request id (accepted from and returned in ``X-Request-ID``), and the
-agency and user bound to every log line written while the request is handled."""
+agency and user bound to every log line written while the request is handled.
+
+Every response also says how long the application took (``Server-Timing: app;dur=<ms>``, from
+the first middleware in to its way out: everything but the HTTP server and the network), with
+the database's share added by the query log (``db;dur=<ms>;desc="<n> queries"``); browsers'
+developer tools and API clients read it. ``KEJA_SERVER_TIMING=false`` leaves it out."""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ import uuid
 from collections.abc import Callable
 
 import structlog
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 log = structlog.get_logger("keja.request")
@@ -31,6 +37,8 @@ class RequestContextMiddleware:
         finally:
             elapsed_ms = (time.perf_counter() - started) * 1000
         response["X-Request-ID"] = request_id
+        if settings.KEJA_SERVER_TIMING:
+            add_server_timing(response, f"app;dur={elapsed_ms:.2f}")
         if not request.path.startswith("/health/"):
             log.info(
                 "request",
@@ -57,6 +65,12 @@ class UserContextMiddleware:
         if agency_id:
             structlog.contextvars.bind_contextvars(agency_id=agency_id)
         return self.get_response(request)
+
+
+def add_server_timing(response: HttpResponse, metric: str) -> None:
+    """Append one metric to the response's ``Server-Timing`` header."""
+    previous = response.get("Server-Timing")
+    response["Server-Timing"] = f"{previous}, {metric}" if previous else metric
 
 
 def bind_agency(agency_id: int) -> None:

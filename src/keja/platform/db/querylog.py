@@ -19,6 +19,8 @@ from django.conf import settings
 from django.db import connections
 from django.http import HttpRequest, HttpResponse
 
+from keja.platform.middleware import add_server_timing
+
 log = structlog.get_logger("keja.db.queries")
 DEFAULT_SLOW_MS = 1000.0
 _MAX_SQL = 2000
@@ -69,6 +71,11 @@ class QueryLogMiddleware:
                 stack.enter_context(connections[alias].execute_wrapper(stats))
             response = self.get_response(request)
         if stats.count:
+            if settings.KEJA_SERVER_TIMING:
+                noun = "query" if stats.count == 1 else "queries"
+                add_server_timing(
+                    response, f'db;dur={stats.total_ms:.2f};desc="{stats.count} {noun}"'
+                )
             log.info(
                 "db_queries",
                 path=request.path,
