@@ -181,3 +181,51 @@ def test_recovery_after_an_outage_runs_the_hooks() -> None:
         assert seen == [1]
     finally:
         backend._recovery_hooks.pop()
+
+
+def _value_and_lock(agency: int) -> tuple[bytes | None, bool]:
+    client = versioned._redis()
+    assert client is not None
+    version, _ = versioned.read("dash", agency, "figures")
+    value = client.get(cache.make_key(versioned.versioned_key("dash", agency, "figures", version)))
+    locked = client.exists(cache.make_key(versioned.lock_key("dash", agency, "figures", version)))
+    return value, bool(locked)
+
+
+def test_a_write_batch_stores_the_computed_value_with_the_caller_s_writes() -> None:
+    """Inside batched_writes the computed value and its lock release wait for the block's end
+    and go out in one pipeline with the caller's own store."""
+    client = versioned._redis()
+    assert client is not None
+    versioned.bump("dash", 105)
+    extra = cache.make_key("http:105:read:batched")
+    with versioned.batched_writes(client) as batch:
+        assert versioned.get_or_compute("dash", 105, "figures", lambda: "figures") == "figures"
+        assert _value_and_lock(105) == (None, True)  # computed, not stored yet, still locked
+        batch.store(extra, b"body", 60)
+    value, locked = _value_and_lock(105)
+    assert value is not None
+    assert not locked
+    assert client.get(extra) == b"body"
+    # read back through the cache: no new computation
+    assert versioned.get_or_compute("dash", 105, "figures", lambda: "again") == "figures"
+
+
+def test_a_write_batch_flushes_when_the_block_fails_after_a_computation() -> None:
+    client = versioned._redis()
+    assert client is not None
+    versioned.bump("dash", 106)
+    with pytest.raises(RuntimeError), versioned.batched_writes(client):
+        versioned.get_or_compute("dash", 106, "figures", lambda: "figures")
+        raise RuntimeError("the view failed after computing")
+    value, locked = _value_and_lock(106)
+    assert value is not None
+    assert not locked
+
+
+def test_outside_a_write_batch_the_value_is_stored_at_once() -> None:
+    versioned.bump("dash", 107)
+    versioned.get_or_compute("dash", 107, "figures", lambda: "figures")
+    value, locked = _value_and_lock(107)
+    assert value is not None
+    assert not locked

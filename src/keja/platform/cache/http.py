@@ -186,19 +186,19 @@ class ApiResponseCacheMiddleware:
             request._keja_cached_api_key = CachedApiKey(  # type: ignore[attr-defined]
                 digest, int(agency), scope, int(_s(found[4])), _s(found[5] or b"")
             )
-        response = self.get_response(request)
-        if response.status_code == 200 and response.get("Content-Type", "").startswith(
-            "application/json"
-        ):
-            actor = getattr(request, "auth", None)
-            # store only what the view answered for this very agency and scope
-            if actor is not None and str(getattr(actor, "agency_id", "")) == agency:
-                key = f"http:{agency}:{scope}:{route}:v{version}"
-                try:
-                    client.set(cache.make_key(key), response.content, ex=HTTP_TTL)
-                except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
-                    backend.note_error(exc, "http_store")
-                _decorate(response, etag, "miss")
+        # what the view computes on a miss (the dashboard, a list page) is stored together with
+        # this response, in one round trip when the request ends
+        with versioned.batched_writes(client) as batch:
+            response = self.get_response(request)
+            if response.status_code == 200 and response.get("Content-Type", "").startswith(
+                "application/json"
+            ):
+                actor = getattr(request, "auth", None)
+                # store only what the view answered for this very agency and scope
+                if actor is not None and str(getattr(actor, "agency_id", "")) == agency:
+                    key = f"http:{agency}:{scope}:{route}:v{version}"
+                    batch.store(cache.make_key(key), response.content, HTTP_TTL)
+                    _decorate(response, etag, "miss")
         return response
 
 

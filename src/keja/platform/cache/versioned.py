@@ -7,14 +7,20 @@ out by TTL: never a global flush, never a stale read after a committed change.
 
 A read is ONE Redis round trip: a Lua script reads the version, the value under that version,
 and counts the hit or miss (and the agency's popularity, used for warming). On a miss one process
-computes (it holds a short lock) while the others poll briefly for its result (P2.1)."""
+computes (it holds a short lock) while the others poll briefly for its result (P2.1).
+
+Inside ``batched_writes`` (the API's response cache opens one around each request it may store)
+a computed value and its lock release join the caller's own writes in one pipeline when the
+block ends, instead of costing a round trip of their own."""
 
 from __future__ import annotations
 
 import contextlib
 import pickle
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import redis
@@ -59,6 +65,53 @@ def lua(client: redis.Redis, source: str) -> Any:
 
 
 EPOCH_KEY = "ns:epoch"
+
+
+@dataclass
+class WriteBatch:
+    """Redis writes kept for one pipeline: (full key, bytes, ttl seconds) values to store, then
+    full keys (locks) to delete."""
+
+    stores: list[tuple[str, bytes, int]] = field(default_factory=list)
+    deletes: list[str] = field(default_factory=list)
+
+    def store(self, key: str, payload: bytes, ttl: int) -> None:
+        self.stores.append((key, payload, ttl))
+
+    def flush(self, client: redis.Redis) -> None:
+        if not (self.stores or self.deletes):
+            return
+        try:
+            pipe = client.pipeline(transaction=False)
+            for key, payload, ttl in self.stores:
+                pipe.set(key, payload, ex=ttl)
+            if self.deletes:
+                pipe.delete(*self.deletes)
+            pipe.execute()
+        except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
+            backend.note_error(exc, "batched_store")
+        finally:
+            self.stores.clear()
+            self.deletes.clear()
+
+
+_batch: ContextVar[WriteBatch | None] = ContextVar("keja_cache_write_batch", default=None)
+
+
+@contextlib.contextmanager
+def batched_writes(client: redis.Redis) -> Iterator[WriteBatch]:
+    """Values computed by ``get_or_compute`` inside the block are stored (and their compute
+    locks released) when the block ends, with whatever the caller added to the batch, in one
+    round trip. The flush happens however the block ends: an exception after a computation
+    still stores the value and frees the lock. Keep the block short: waiting readers poll
+    until the lock is released."""
+    batch = WriteBatch()
+    token = _batch.set(batch)
+    try:
+        yield batch
+    finally:
+        _batch.reset(token)
+        batch.flush(client)
 
 
 def read(
@@ -142,29 +195,31 @@ def get_or_compute(
     if value is not MISSING:
         return value
     client = _redis()
-    if client is None or not version or backend.degraded(1.0):
+    if client is None or not version or (backend.degraded(1.0) and not owner):
+        # no Redis, or it failed a moment ago: compute rather than wait on another's lock
         result = compute()
         store(area, agency_id, name, version, result, ttl)
         return result
     lock = cache.make_key(lock_key(area, agency_id, name, version))
-    if owner:
+    if owner:  # this read took the lock (Redis answered): it is released with the store
         try:
             result = compute()
         except BaseException:
             with contextlib.suppress(redis.RedisError):
                 client.delete(lock)
             raise
-        try:  # store the value and release the lock in one round trip
-            pipe = client.pipeline(transaction=False)
-            pipe.set(
-                cache.make_key(versioned_key(area, agency_id, name, version)),
-                pickle.dumps(result, pickle.HIGHEST_PROTOCOL),
-                ex=ttl,
-            )
-            pipe.delete(lock)
-            pipe.execute()
-        except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
-            backend.note_error(exc, "versioned_store")
+        batch = _batch.get()
+        own = batch is None
+        if batch is None:
+            batch = WriteBatch()
+        batch.store(
+            cache.make_key(versioned_key(area, agency_id, name, version)),
+            pickle.dumps(result, pickle.HIGHEST_PROTOCOL),
+            ttl,
+        )
+        batch.deletes.append(lock)
+        if own:  # store the value and release the lock in one round trip, now
+            batch.flush(client)
         return result
     # Someone else is computing this value: wait briefly for it.
     deadline = time.monotonic() + wait_s
