@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from django.db import connection
+from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
 
 from keja.agencies.models import ApiKey
@@ -201,3 +202,41 @@ def test_a_cache_miss_takes_the_key_from_the_auth_cache() -> None:
     # and a different token never borrows another key's cached identity
     forged = ApiClient(token=raw[:-2] + ("AA" if not raw.endswith("AA") else "BB"))
     assert forged.request("GET", "/properties", validate=False).status_code == 401
+
+
+def test_cached_answers_carry_the_same_security_headers() -> None:
+    """A hit and a 304 come from the response cache, before the view: they still carry the
+    headers SecurityMiddleware sets on computed answers (nosniff, HSTS in production)."""
+    agency = make_agency()
+    api = ApiClient(token=make_key(agency))
+    https = {"X-Forwarded-Proto": "https"}
+    with override_settings(
+        SECURE_HSTS_SECONDS=3600, SECURE_PROXY_SSL_HEADER=("HTTP_X_FORWARDED_PROTO", "https")
+    ):
+        api.request("GET", "/properties", headers=https)
+        miss = api.request("GET", "/properties", headers=https)
+        hit = api.request("GET", "/properties", headers=https)
+        revalidated = api.request(
+            "GET", "/properties", headers={**https, "If-None-Match": hit["ETag"]}, validate=False
+        )
+    assert (miss["X-Keja-Cache"], hit["X-Keja-Cache"]) == ("miss", "hit")
+    assert revalidated.status_code == 304
+    for response in (miss, hit, revalidated):
+        assert response["X-Content-Type-Options"] == "nosniff"
+        assert response["Strict-Transport-Security"].startswith("max-age=3600")
+
+
+def test_plain_http_is_redirected_before_a_cached_answer_is_served() -> None:
+    agency = make_agency()
+    token = make_key(agency)
+    api = ApiClient(token=token)
+    warm(api, "/properties")
+    assert api.get("/properties")["X-Keja-Cache"] == "hit"
+    with override_settings(SECURE_SSL_REDIRECT=True):
+        plain = Client().get(
+            "/api/v1/properties", HTTP_AUTHORIZATION=f"Bearer {token}", secure=False
+        )
+    assert plain.status_code == 301
+    assert plain["Location"].startswith("https://")
+    assert "X-Keja-Cache" not in plain
+    assert not plain.content

@@ -219,9 +219,11 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "keja.platform.middleware.RequestContextMiddleware",
+    # before the response cache: plain HTTP is redirected before a cached body is served, and
+    # cached answers carry the same security headers (nosniff, HSTS) as computed ones
+    "django.middleware.security.SecurityMiddleware",
     "keja.platform.cache.http.ApiResponseCacheMiddleware",
     "keja.platform.db.querylog.QueryLogMiddleware",
-    "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",

@@ -1,4 +1,6 @@
-"""HTTP response caching for read-only API GETs (P2.2), in front of everything else.
+"""HTTP response caching for read-only API GETs (P2.2), in front of everything but the request
+context and Django's SecurityMiddleware (HTTPS redirect and security headers apply to cached
+answers too).
 
 For ``GET /api/v1/...`` with an API key, ONE Redis round trip (a Lua script) resolves the key's
 agency and scope from the auth cache, reads the agency's ``http`` namespace version and looks up
