@@ -186,6 +186,10 @@ CACHALOT_UNCACHABLE_TABLES = frozenset(
 # transaction; tests/cache turns them on with real commits.
 KEJA_RESPONSE_CACHES: bool = env.bool("KEJA_RESPONSE_CACHES", default=True)
 
+# Seconds a request with an Idempotency-Key waits for a concurrent request holding the same key
+# before answering 409 idempotency_in_progress (P5.0).
+KEJA_IDEMPOTENCY_WAIT_SECONDS: float = env.float("KEJA_IDEMPOTENCY_WAIT_SECONDS", default=5.0)
+
 # Server-Timing header on every response (P3.1): the application's time and its database time.
 KEJA_SERVER_TIMING: bool = env.bool("KEJA_SERVER_TIMING", default=True)
 

@@ -39,6 +39,7 @@ from typing import Any, TypeVar, cast
 
 import orjson
 import structlog
+from django.conf import settings
 from django.db import connection, transaction
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
@@ -55,7 +56,7 @@ HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
 TTL_SECONDS = 24 * 60 * 60
 LOCK_SECONDS = 60  # an "in progress" marker outlives a crashed worker by at most this
-WAIT_SECONDS = 5.0
+WAIT_SECONDS = 5.0  # default of settings.KEJA_IDEMPOTENCY_WAIT_SECONDS
 POLL_SECONDS = 0.05
 _KEY = re.compile(r"^[\x21-\x7e]{1,255}$")  # printable ASCII, no spaces
 _KEPT_HEADERS = ("Location",)
@@ -236,11 +237,15 @@ def _document(operation: Operation) -> None:
     operation.openapi_extra = extra
 
 
+def _wait_seconds() -> float:
+    return float(getattr(settings, "KEJA_IDEMPOTENCY_WAIT_SECONDS", WAIT_SECONDS))
+
+
 def idempotent(*, ttl: int | None = None, wait: float | None = None) -> Callable[[F], F]:
     """Make a ninja operation honour ``Idempotency-Key`` (put it under ``@router.post``).
 
     ``ttl`` (seconds a finished answer is kept) and ``wait`` (seconds a concurrent request waits
-    for the first one) default to ``TTL_SECONDS`` and ``WAIT_SECONDS``."""
+    for the first one) default to ``TTL_SECONDS`` and ``KEJA_IDEMPOTENCY_WAIT_SECONDS``."""
 
     def decorator(view: F) -> F:
         @functools.wraps(view)
@@ -261,7 +266,7 @@ def idempotent(*, ttl: int | None = None, wait: float | None = None) -> Callable
                 slot_for(actor, raw),
                 fingerprint(request),
                 ttl=TTL_SECONDS if ttl is None else ttl,
-                wait=WAIT_SECONDS if wait is None else wait,
+                wait=_wait_seconds() if wait is None else wait,
             )
             if isinstance(outcome, HttpResponse):
                 log.info("idempotent_replay", status=outcome.status_code)
