@@ -147,16 +147,19 @@ def _prepared_dashboards() -> list[tuple[str, int, int]]:
 
 def test_the_statement_is_prepared_once_per_connection_and_runs_its_generic_plan() -> None:
     """ADR 0009: the statement is parsed once on a connection and runs from its generic plan from
-    the first run (no planning per run), for any agency and day, with the ORM's figures."""
+    the first run (no planning per run), for any agency and day, with the ORM's figures. (The
+    connection may have prepared it in an earlier test: counts are compared before and after.)"""
     seed_history(agencies=2, units=120, today=TODAY)
     first, second = Agency.objects.order_by("id").values_list("id", flat=True)
     connection.ensure_connection()
-    assert _prepared_dashboards() == []
+    before = _prepared_dashboards()
+    assert len(before) <= 1
+    generic_before = before[0][1] if before else 0
     for i in range(4):
         dashboard_figures(actor=first if i % 2 else second, today=TODAY - timedelta(days=i))
     ((_name, generic, custom),) = _prepared_dashboards()
     assert custom == 0, (generic, custom)
-    assert generic == 4, (generic, custom)
+    assert generic == generic_before + 4, (generic, custom)
     assert_same(first, TODAY)
     assert_same(second, add_months(TODAY, -2))
     ((_name, generic_after, _custom),) = _prepared_dashboards()
@@ -165,17 +168,18 @@ def test_the_statement_is_prepared_once_per_connection_and_runs_its_generic_plan
 
 def test_without_prepared_statements_the_same_statement_runs_unprepared() -> None:
     """KEJA_DB_PREPARED_STATEMENTS=false leaves psycopg's prepare_threshold at None (a pooler that
-    cannot carry prepared statements): same figures, nothing prepared on the server."""
+    cannot carry prepared statements): same figures, no prepared statement runs."""
     seed_history(agencies=1, units=60, today=TODAY)
     agency = Agency.objects.get().pk
     connection.ensure_connection()
     raw = connection.connection
+    before = _prepared_dashboards()
     previous = raw.prepare_threshold
     raw.prepare_threshold = None
     try:
         for _ in range(3):
             assert_same(agency, TODAY)
-        assert _prepared_dashboards() == []
+        assert _prepared_dashboards() == before  # nothing prepared, nothing executed prepared
     finally:
         raw.prepare_threshold = previous
 
@@ -187,8 +191,10 @@ def test_only_the_asked_statement_is_prepared() -> None:
     for _ in range(20):
         list(Property.objects.for_agency(agency.pk).filter(name="x"))
     with connection.cursor() as cur:
-        cur.execute("SELECT count(*) FROM pg_prepared_statements")
-        assert cur.fetchone() == (0,)
+        cur.execute(
+            "SELECT statement FROM pg_prepared_statements WHERE statement NOT LIKE 'WITH units AS%%'"
+        )
+        assert cur.fetchall() == []
 
 
 def test_a_captured_statement_reads_with_its_parameters_written_in() -> None:
