@@ -57,9 +57,14 @@ class Membership(models.Model):
         ACCOUNTANT = "accountant"
         VIEWER = "viewer"
 
-    agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="memberships")
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    agency = models.ForeignKey(
+        Agency, on_delete=models.CASCADE, related_name="memberships", db_index=False
+    )  # membership_agency_role leads with it
+    user = models.ForeignKey(  # membership_user_agency_unique leads with it
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="memberships",
+        db_index=False,
     )
     role = models.CharField(max_length=12, choices=Role.choices)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -85,7 +90,9 @@ class ApiKey(models.Model):
         READ = "read"
         READ_WRITE = "read-write"
 
-    agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="api_keys")
+    agency = models.ForeignKey(
+        Agency, on_delete=models.CASCADE, related_name="api_keys", db_index=False
+    )  # apikey_agency_created leads with it
     name = models.CharField(max_length=80)
     prefix = models.CharField(max_length=12, unique=True)
     key_hash = models.CharField(max_length=64, unique=True)

@@ -10,8 +10,8 @@ from keja.platform.scoping import ScopedManager
 class AuditEntry(models.Model):
     # The agency is referenced by name, not imported: audit sits below agencies in the context
     # layers so that agency services (API keys, memberships) can record entries (ADR 0003).
-    agency = models.ForeignKey(
-        "agencies.Agency", on_delete=models.CASCADE, related_name="+", null=True
+    agency = models.ForeignKey(  # the audit_agency_* indexes lead with it
+        "agencies.Agency", on_delete=models.CASCADE, related_name="+", null=True, db_index=False
     )
     actor_user = models.ForeignKey(
         "auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

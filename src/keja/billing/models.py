@@ -21,8 +21,14 @@ class Invoice(models.Model):
         OVERDUE = "overdue"
         VOID = "void"
 
-    agency = models.ForeignKey("agencies.Agency", on_delete=models.CASCADE, related_name="+")
-    lease = models.ForeignKey("leases.Lease", on_delete=models.PROTECT, related_name="invoices")
+    # The invoice_agency_* indexes lead with agency, invoice_lease_period_unique with lease: no
+    # single-column index of their own (fewer indexes to write on every invoice).
+    agency = models.ForeignKey(
+        "agencies.Agency", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    lease = models.ForeignKey(
+        "leases.Lease", on_delete=models.PROTECT, related_name="invoices", db_index=False
+    )
     period = models.DateField(help_text="First day of the billing month.")
     amount = models.DecimalField(max_digits=14, decimal_places=2, help_text="Rent for the period.")
     late_fee = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0.00"))
@@ -38,6 +44,7 @@ class Invoice(models.Model):
 
     class Meta:
         constraints = [
+            # also serves newest-first pages (read backwards): no separate (agency, -id) index
             models.UniqueConstraint(fields=["agency", "id"], name="invoice_agency_id_key"),
             models.UniqueConstraint(fields=["lease", "period"], name="invoice_lease_period_unique"),
             models.CheckConstraint(condition=Q(amount__gte=0), name="invoice_amount_nonneg"),
@@ -57,7 +64,6 @@ class Invoice(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["agency", "-id"], name="invoice_agency_id_desc"),
             # arrears, overdue counts and aging: WHERE agency AND status IN (...) [AND due_date < ...]
             # ``id`` is included for COUNT("id"): the dashboard's aggregate is then an index-only
             # scan (tests/integration/test_indexes.py, docs/database.md)
@@ -90,10 +96,13 @@ class Invoice(models.Model):
 
 class Allocation(models.Model):
     agency = models.ForeignKey("agencies.Agency", on_delete=models.CASCADE, related_name="+")
+    # indexed by the named allocation_payment and allocation_invoice (no duplicate of each)
     payment = models.ForeignKey(
-        "payments.Payment", on_delete=models.PROTECT, related_name="allocations"
+        "payments.Payment", on_delete=models.PROTECT, related_name="allocations", db_index=False
     )
-    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="allocations")
+    invoice = models.ForeignKey(
+        Invoice, on_delete=models.PROTECT, related_name="allocations", db_index=False
+    )
     amount = models.DecimalField(max_digits=14, decimal_places=2)
     created_at = models.DateTimeField(auto_now_add=True)
     reversed_at = models.DateTimeField(null=True, blank=True)

@@ -13,7 +13,7 @@ class JobRun(models.Model):
         FAILED = "failed"
         CANCELLED = "cancelled"
 
-    agency_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    agency_id = models.BigIntegerField(null=True, blank=True)  # jobrun_agency_created leads
     kind = models.CharField(max_length=80)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
     progress = models.PositiveIntegerField(default=0)

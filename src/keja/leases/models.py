@@ -19,9 +19,16 @@ class Lease(models.Model):
         ENDED = "ended"
         TERMINATED = "terminated"
 
-    agency = models.ForeignKey("agencies.Agency", on_delete=models.CASCADE, related_name="+")
-    unit = models.ForeignKey("properties.Unit", on_delete=models.PROTECT, related_name="leases")
-    tenant = models.ForeignKey("tenants.Tenant", on_delete=models.PROTECT, related_name="leases")
+    # lease_agency_* lead with agency, lease_unit_status with unit, lease_tenant is tenant's
+    agency = models.ForeignKey(
+        "agencies.Agency", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    unit = models.ForeignKey(
+        "properties.Unit", on_delete=models.PROTECT, related_name="leases", db_index=False
+    )
+    tenant = models.ForeignKey(
+        "tenants.Tenant", on_delete=models.PROTECT, related_name="leases", db_index=False
+    )
     start_date = models.DateField()
     end_date = models.DateField(null=True, blank=True)
     monthly_rent = models.DecimalField(max_digits=14, decimal_places=2)
@@ -40,6 +47,7 @@ class Lease(models.Model):
 
     class Meta:
         constraints = [
+            # also serves newest-first pages (read backwards): no separate (agency, -id) index
             models.UniqueConstraint(fields=["agency", "id"], name="lease_agency_id_key"),
             models.UniqueConstraint(
                 fields=["agency", "account_reference"], name="lease_agency_reference_unique"
@@ -64,7 +72,6 @@ class Lease(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["agency", "-id"], name="lease_agency_id_desc"),
             models.Index(fields=["agency", "status", "-id"], name="lease_agency_status"),
             # console sorts: latest start, highest rent (keyset pages without a sort)
             models.Index(fields=["agency", "start_date", "id"], name="lease_agency_start"),

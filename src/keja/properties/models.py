@@ -23,7 +23,9 @@ class Property(models.Model):
         INACTIVE = "inactive"
         ARCHIVED = "archived"
 
-    agency = models.ForeignKey("agencies.Agency", on_delete=models.CASCADE, related_name="+")
+    agency = models.ForeignKey(  # the property_agency_* indexes lead with it
+        "agencies.Agency", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     name = models.CharField(max_length=120)
     county = models.CharField(max_length=40)
     town = models.CharField(max_length=60)
@@ -40,6 +42,7 @@ class Property(models.Model):
     class Meta:
         verbose_name_plural = "properties"
         constraints = [
+            # also serves newest-first pages (read backwards): no separate (agency, -id) index
             models.UniqueConstraint(fields=["agency", "id"], name="property_agency_id_key"),
             models.UniqueConstraint(fields=["agency", "name"], name="property_agency_name_unique"),
             models.CheckConstraint(
@@ -57,7 +60,6 @@ class Property(models.Model):
         ]
         indexes = [
             # agency-scoped list, newest first (keyset on id)
-            models.Index(fields=["agency", "-id"], name="property_agency_id_desc"),
             models.Index(fields=["agency", "status", "-id"], name="property_agency_status"),
             models.Index(fields=["agency", "county", "town"], name="property_agency_location"),
             # property_list filters county/town case-insensitively (UPPER(county::text) = ...)
@@ -76,8 +78,13 @@ class Unit(models.Model):
         OCCUPIED = "occupied"
         MAINTENANCE = "maintenance"
 
-    agency = models.ForeignKey("agencies.Agency", on_delete=models.CASCADE, related_name="+")
-    property = models.ForeignKey(Property, on_delete=models.PROTECT, related_name="units")
+    # unit_agency_* lead with agency, unit_property_label_unique with property
+    agency = models.ForeignKey(
+        "agencies.Agency", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    property = models.ForeignKey(
+        Property, on_delete=models.PROTECT, related_name="units", db_index=False
+    )
     label = models.CharField(max_length=30)
     bedrooms = models.PositiveSmallIntegerField(default=1)
     monthly_rent = models.DecimalField(max_digits=14, decimal_places=2)
@@ -89,6 +96,7 @@ class Unit(models.Model):
 
     class Meta:
         constraints = [
+            # also serves newest-first pages (read backwards): no separate (agency, -id) index
             models.UniqueConstraint(fields=["agency", "id"], name="unit_agency_id_key"),
             models.UniqueConstraint(
                 fields=["property", "label"], name="unit_property_label_unique"
@@ -103,7 +111,6 @@ class Unit(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["agency", "-id"], name="unit_agency_id_desc"),
             models.Index(fields=["agency", "status"], name="unit_agency_status"),
             # console sorts: label, highest rent (keyset pages without a sort)
             models.Index(fields=["agency", "label", "id"], name="unit_agency_label"),

@@ -13,7 +13,9 @@ class Tenant(models.Model):
         ACTIVE = "active"
         INACTIVE = "inactive"
 
-    agency = models.ForeignKey("agencies.Agency", on_delete=models.CASCADE, related_name="+")
+    agency = models.ForeignKey(  # the tenant_agency_* indexes lead with it
+        "agencies.Agency", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     full_name = models.CharField(max_length=120)
     phone = models.CharField(max_length=12)
     email = models.EmailField(max_length=254, blank=True, default="")
@@ -26,6 +28,7 @@ class Tenant(models.Model):
 
     class Meta:
         constraints = [
+            # also serves newest-first pages (read backwards): no separate (agency, -id) index
             models.UniqueConstraint(fields=["agency", "id"], name="tenant_agency_id_key"),
             models.UniqueConstraint(fields=["agency", "phone"], name="tenant_agency_phone_unique"),
             models.UniqueConstraint(
@@ -41,7 +44,6 @@ class Tenant(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["agency", "-id"], name="tenant_agency_id_desc"),
             models.Index(fields=["agency", "full_name"], name="tenant_agency_name"),
             models.Index(fields=["email"], name="tenant_email"),
             models.Index(fields=["phone"], name="tenant_phone"),
