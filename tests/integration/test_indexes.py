@@ -451,16 +451,17 @@ def _index_exists(name: str) -> bool:
 
 
 def test_dropping_the_redundant_indexes_runs_online_both_ways() -> None:
-    """The payments migration backwards rebuilds Django's foreign-key indexes (concurrently),
-    forwards drops them again (concurrently); the schema ends as it started."""
+    """Payments migrations backwards: the redundant indexes are rebuilt and the sort indexes
+    dropped (all concurrently); forwards again: the schema ends as it started."""
     from django.db.migrations.executor import MigrationExecutor
 
     assert _single_column_indexes("payments_payment", "agency_id") == set()
     assert not _index_exists("payment_agency_id_desc")
     executor = MigrationExecutor(connection)
     leaves = executor.loader.graph.leaf_nodes()
-    executor.migrate([("payments", "0004_sort_indexes")])
+    executor.migrate([("payments", "0003_mpesa_callback")])
     try:
+        assert not _index_exists("payment_agency_paid")  # AddIndexOnline, backwards
         rebuilt = _single_column_indexes("payments_payment", "agency_id")
         assert len(rebuilt) == 1
         assert next(iter(rebuilt)).startswith("payments_payment_agency_id_")
@@ -472,6 +473,7 @@ def test_dropping_the_redundant_indexes_runs_online_both_ways() -> None:
     assert _single_column_indexes("payments_payment", "agency_id") == set()
     assert _single_column_indexes("payments_payment", "lease_id") == set()
     assert not _index_exists("payment_agency_id_desc")
+    assert _index_exists("payment_agency_paid")
     with connection.cursor() as cur:
         cur.execute(
             "SELECT count(*) FROM pg_index x JOIN pg_class t ON t.oid = x.indrelid "

@@ -34,51 +34,98 @@ def same_agency_fk(table: str, column: str, parent: str) -> PostgresOnlySQL:
     )
 
 
-class AddIndexOnline(migrations.AddIndex):
-    """``AddIndex`` that builds the index with ``CREATE INDEX CONCURRENTLY`` on PostgreSQL, so a
-    table that takes payments is never locked against writes while it builds (the migration must
-    be ``atomic = False``); a plain ``CREATE INDEX`` elsewhere (the embedded SQLite)."""
+class _Online:
+    """On PostgreSQL, the operation's ``online_forwards``/``online_backwards`` (concurrent index
+    builds and drops: the migration must be ``atomic = False``, and a table that takes payments
+    is never locked against writes meanwhile); elsewhere (the embedded SQLite) the plain Django
+    operation it is mixed into. The model is the one the state after the step describes."""
 
     def database_forwards(
         self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any
     ) -> None:
-        if schema_editor.connection.vendor != "postgresql":
-            super().database_forwards(app_label, schema_editor, from_state, to_state)
-            return
-        model = to_state.apps.get_model(app_label, self.model_name)
-        if self.allow_migrate_model(schema_editor.connection.alias, model):
-            schema_editor.add_index(model, self.index, concurrently=True)
+        self._run(True, app_label, schema_editor, from_state, to_state)
 
     def database_backwards(
         self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any
     ) -> None:
+        self._run(False, app_label, schema_editor, from_state, to_state)
+
+    def _run(
+        self, forwards: bool, app_label: str, schema_editor: Any, from_state: Any, to_state: Any
+    ) -> None:
+        parent: Any = super()
         if schema_editor.connection.vendor != "postgresql":
-            super().database_backwards(app_label, schema_editor, from_state, to_state)
+            step = parent.database_forwards if forwards else parent.database_backwards
+            step(app_label, schema_editor, from_state, to_state)
             return
-        model = from_state.apps.get_model(app_label, self.model_name)
-        if self.allow_migrate_model(schema_editor.connection.alias, model):
-            schema_editor.remove_index(model, self.index, concurrently=True)
+        op: Any = self
+        model = to_state.apps.get_model(app_label, op.model_name)
+        if not op.allow_migrate_model(schema_editor.connection.alias, model):
+            return
+        before, after = (from_state, to_state) if forwards else (to_state, from_state)
+        if forwards:
+            self.online_forwards(schema_editor, model, before, after, app_label)
+        else:
+            self.online_backwards(schema_editor, model, before, after, app_label)
+
+    def online_forwards(
+        self, schema_editor: Any, model: Any, before: Any, after: Any, app_label: str
+    ) -> None:
+        raise NotImplementedError
+
+    def online_backwards(
+        self, schema_editor: Any, model: Any, before: Any, after: Any, app_label: str
+    ) -> None:
+        raise NotImplementedError
+
+
+class AddIndexOnline(_Online, migrations.AddIndex):
+    """``AddIndex`` with ``CREATE INDEX CONCURRENTLY`` on PostgreSQL (backwards: dropped
+    concurrently)."""
+
+    def online_forwards(
+        self, schema_editor: Any, model: Any, before: Any, after: Any, app_label: str
+    ) -> None:
+        schema_editor.add_index(model, self.index, concurrently=True)
+
+    def online_backwards(
+        self, schema_editor: Any, model: Any, before: Any, after: Any, app_label: str
+    ) -> None:
+        schema_editor.remove_index(model, self.index, concurrently=True)
 
     def describe(self) -> str:
         return f"Create index {self.index.name} online on {self.model_name}"
 
 
-class DropFieldIndexOnline(migrations.AlterField):
-    """``AlterField`` to ``db_index=False`` on a field (a foreign key, say) whose column already leads a composite
-    index: Django's own single-column index is dropped with ``DROP INDEX CONCURRENTLY`` on
-    PostgreSQL (the migration must be ``atomic = False``), so writes to a table that takes
-    payments never wait on the drop; a plain ``AlterField`` elsewhere (the embedded SQLite).
-    Backwards, the index is built again, concurrently."""
+class RemoveIndexOnline(_Online, migrations.RemoveIndex):
+    """``RemoveIndex`` with ``DROP INDEX CONCURRENTLY`` on PostgreSQL (backwards: built again
+    concurrently)."""
 
-    def database_forwards(
-        self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any
+    def _index(self, state: Any, app_label: str) -> Any:
+        return state.models[app_label, self.model_name_lower].get_index_by_name(self.name)
+
+    def online_forwards(
+        self, schema_editor: Any, model: Any, before: Any, after: Any, app_label: str
     ) -> None:
-        if schema_editor.connection.vendor != "postgresql":
-            super().database_forwards(app_label, schema_editor, from_state, to_state)
-            return
-        model = to_state.apps.get_model(app_label, self.model_name)
-        if not self.allow_migrate_model(schema_editor.connection.alias, model):
-            return
+        schema_editor.remove_index(model, self._index(before, app_label), concurrently=True)
+
+    def online_backwards(
+        self, schema_editor: Any, model: Any, before: Any, after: Any, app_label: str
+    ) -> None:
+        schema_editor.add_index(model, self._index(before, app_label), concurrently=True)
+
+    def describe(self) -> str:
+        return f"Remove index {self.name} online from {self.model_name}"
+
+
+class DropFieldIndexOnline(_Online, migrations.AlterField):
+    """``AlterField`` to ``db_index=False`` on a field (a foreign key, say) whose column already
+    leads another index: Django's own single-column index is dropped with ``DROP INDEX
+    CONCURRENTLY`` on PostgreSQL; backwards, it is built again concurrently."""
+
+    def online_forwards(
+        self, schema_editor: Any, model: Any, before: Any, after: Any, app_label: str
+    ) -> None:
         column = model._meta.get_field(self.name).column
         # as Django's own AlterField finds the index db_index=True made (by its columns, not
         # one of the model's named indexes), but dropped concurrently
@@ -92,50 +139,14 @@ class DropFieldIndexOnline(migrations.AlterField):
         for name in names:
             schema_editor.execute(schema_editor._delete_index_sql(model, name, concurrently=True))
 
-    def database_backwards(
-        self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any
+    def online_backwards(
+        self, schema_editor: Any, model: Any, before: Any, after: Any, app_label: str
     ) -> None:
-        if schema_editor.connection.vendor != "postgresql":
-            super().database_backwards(app_label, schema_editor, from_state, to_state)
-            return
-        model = to_state.apps.get_model(app_label, self.model_name)
-        if not self.allow_migrate_model(schema_editor.connection.alias, model):
-            return
-        field = model._meta.get_field(self.name)
+        indexed = before.apps.get_model(app_label, self.model_name)
+        field = indexed._meta.get_field(self.name)
         schema_editor.execute(
-            schema_editor._create_index_sql(model, fields=[field], concurrently=True)
+            schema_editor._create_index_sql(indexed, fields=[field], concurrently=True)
         )
 
     def describe(self) -> str:
         return f"Drop the single-column index of {self.model_name}.{self.name} online"
-
-
-class RemoveIndexOnline(migrations.RemoveIndex):
-    """``RemoveIndex`` with ``DROP INDEX CONCURRENTLY`` on PostgreSQL (the migration must be
-    ``atomic = False``); backwards, the index is built again concurrently. A plain
-    ``RemoveIndex`` elsewhere (the embedded SQLite)."""
-
-    def database_forwards(
-        self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any
-    ) -> None:
-        if schema_editor.connection.vendor != "postgresql":
-            super().database_forwards(app_label, schema_editor, from_state, to_state)
-            return
-        model = from_state.apps.get_model(app_label, self.model_name)
-        if self.allow_migrate_model(schema_editor.connection.alias, model):
-            index = from_state.models[app_label, self.model_name_lower].get_index_by_name(self.name)
-            schema_editor.remove_index(model, index, concurrently=True)
-
-    def database_backwards(
-        self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any
-    ) -> None:
-        if schema_editor.connection.vendor != "postgresql":
-            super().database_backwards(app_label, schema_editor, from_state, to_state)
-            return
-        model = to_state.apps.get_model(app_label, self.model_name)
-        if self.allow_migrate_model(schema_editor.connection.alias, model):
-            index = to_state.models[app_label, self.model_name_lower].get_index_by_name(self.name)
-            schema_editor.add_index(model, index, concurrently=True)
-
-    def describe(self) -> str:
-        return f"Remove index {self.name} online from {self.model_name}"
