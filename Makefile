@@ -37,7 +37,7 @@ format: venv
 	$(BIN)/ruff check --fix src tests perf_suite noxfile.py
 
 types: venv
-	$(BIN)/mypy src
+	$(BIN)/mypy src perf_suite
 
 architecture: venv
 	$(BIN)/lint-imports --no-cache

@@ -31,7 +31,7 @@ def lint(session: nox.Session) -> None:
 @nox.session(python=PY)
 def types(session: nox.Session) -> None:
     install(session)
-    session.run("mypy", "src")
+    session.run("mypy", "src", "perf_suite")
 
 
 @nox.session(python=PY)

@@ -363,8 +363,8 @@ def measure_deep(
     """One client, first and deep page alternating (the order flips each pair so neither always
     follows the other), after a warm-up of both."""
     url = f"{base}/api/v1/payments"
-    first_params = {"limit": limit}
-    deep_params = {"limit": limit, "cursor": deep_cursor}
+    first_params: dict[str, str | int] = {"limit": limit}
+    deep_params: dict[str, str | int] = {"limit": limit, "cursor": deep_cursor}
     samples: dict[str, list[float]] = {"first": [], "deep": []}
     headers = {**HEADERS, "Authorization": f"Bearer {key}"}
     with httpx.Client(headers=headers, timeout=30) as client:

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-import psutil
+import psutil  # type: ignore[import-untyped]  # no stubs in the dev dependencies
 import psycopg
 
 from perf_suite.pg import conninfo

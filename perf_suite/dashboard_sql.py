@@ -279,8 +279,10 @@ def main(argv: list[str] | None = None) -> int:
             f"{cold_cache['ratio']} (vs the SQL as text, planned each run: "
             f"{cold_cache['raw_sql_median_ms']:.2f} ms, {cold_cache['ratio_vs_text_sql']})"
         )
-    for k, v in result["per_query_median_ms"].items():  # type: ignore[attr-defined]
-        print(f"  {k:<22} {v:8.3f} ms   server {result['server_execution_ms'].get(k, 0):7.3f} ms")  # type: ignore[index, union-attr]
+    per_query: dict[str, float] = result["per_query_median_ms"]
+    server_ms: dict[str, float] = result["server_execution_ms"]
+    for k, v in per_query.items():
+        print(f"  {k:<22} {v:8.3f} ms   server {server_ms.get(k, 0):7.3f} ms")
     return 0
 
 

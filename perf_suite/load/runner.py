@@ -18,7 +18,7 @@ The load goes only to 127.0.0.1. On stdout the runner prints ``window-start|wind
 
 from __future__ import annotations
 
-from gevent import monkey
+from gevent import monkey  # type: ignore[import-untyped]
 
 monkey.patch_all()
 

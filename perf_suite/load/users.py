@@ -18,7 +18,7 @@ import random
 from typing import Any, ClassVar
 from urllib.parse import quote
 
-import gevent
+import gevent  # type: ignore[import-untyped]
 from locust import FastHttpUser, between, constant, task
 
 ACTIVE: dict[str, str | None] = {"kind": None}
