@@ -208,17 +208,15 @@ def get_or_compute(
             with contextlib.suppress(redis.RedisError):
                 client.delete(lock)
             raise
-        batch = _batch.get()
-        own = batch is None
-        if batch is None:
-            batch = WriteBatch()
+        pending = _batch.get()  # a batch the caller flushes, or our own flushed at once
+        batch = pending if pending is not None else WriteBatch()
         batch.store(
             cache.make_key(versioned_key(area, agency_id, name, version)),
             pickle.dumps(result, pickle.HIGHEST_PROTOCOL),
             ttl,
         )
         batch.deletes.append(lock)
-        if own:  # store the value and release the lock in one round trip, now
+        if pending is None:  # store the value and release the lock in one round trip, now
             batch.flush(client)
         return result
     # Someone else is computing this value: wait briefly for it.

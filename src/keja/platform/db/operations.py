@@ -38,7 +38,8 @@ class _Online:
     """On PostgreSQL, the operation's ``online_forwards``/``online_backwards`` (concurrent index
     builds and drops: the migration must be ``atomic = False``, and a table that takes payments
     is never locked against writes meanwhile); elsewhere (the embedded SQLite) the plain Django
-    operation it is mixed into. The model is the one the state after the step describes."""
+    operation it is mixed into. Both get the model the step leads to and ``before``, the state
+    without the operation applied."""
 
     def database_forwards(
         self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any
@@ -62,20 +63,15 @@ class _Online:
         model = to_state.apps.get_model(app_label, op.model_name)
         if not op.allow_migrate_model(schema_editor.connection.alias, model):
             return
-        before, after = (from_state, to_state) if forwards else (to_state, from_state)
         if forwards:
-            self.online_forwards(schema_editor, model, before, after, app_label)
-        else:
-            self.online_backwards(schema_editor, model, before, after, app_label)
+            self.online_forwards(schema_editor, model, from_state, app_label)
+        else:  # backwards, to_state is the state before the operation
+            self.online_backwards(schema_editor, model, to_state, app_label)
 
-    def online_forwards(
-        self, schema_editor: Any, model: Any, before: Any, after: Any, app_label: str
-    ) -> None:
+    def online_forwards(self, schema_editor: Any, model: Any, before: Any, app_label: str) -> None:
         raise NotImplementedError
 
-    def online_backwards(
-        self, schema_editor: Any, model: Any, before: Any, after: Any, app_label: str
-    ) -> None:
+    def online_backwards(self, schema_editor: Any, model: Any, before: Any, app_label: str) -> None:
         raise NotImplementedError
 
 
@@ -83,14 +79,10 @@ class AddIndexOnline(_Online, migrations.AddIndex):
     """``AddIndex`` with ``CREATE INDEX CONCURRENTLY`` on PostgreSQL (backwards: dropped
     concurrently)."""
 
-    def online_forwards(
-        self, schema_editor: Any, model: Any, before: Any, after: Any, app_label: str
-    ) -> None:
+    def online_forwards(self, schema_editor: Any, model: Any, before: Any, app_label: str) -> None:
         schema_editor.add_index(model, self.index, concurrently=True)
 
-    def online_backwards(
-        self, schema_editor: Any, model: Any, before: Any, after: Any, app_label: str
-    ) -> None:
+    def online_backwards(self, schema_editor: Any, model: Any, before: Any, app_label: str) -> None:
         schema_editor.remove_index(model, self.index, concurrently=True)
 
     def describe(self) -> str:
@@ -104,14 +96,10 @@ class RemoveIndexOnline(_Online, migrations.RemoveIndex):
     def _index(self, state: Any, app_label: str) -> Any:
         return state.models[app_label, self.model_name_lower].get_index_by_name(self.name)
 
-    def online_forwards(
-        self, schema_editor: Any, model: Any, before: Any, after: Any, app_label: str
-    ) -> None:
+    def online_forwards(self, schema_editor: Any, model: Any, before: Any, app_label: str) -> None:
         schema_editor.remove_index(model, self._index(before, app_label), concurrently=True)
 
-    def online_backwards(
-        self, schema_editor: Any, model: Any, before: Any, after: Any, app_label: str
-    ) -> None:
+    def online_backwards(self, schema_editor: Any, model: Any, before: Any, app_label: str) -> None:
         schema_editor.add_index(model, self._index(before, app_label), concurrently=True)
 
     def describe(self) -> str:
@@ -123,9 +111,7 @@ class DropFieldIndexOnline(_Online, migrations.AlterField):
     leads another index: Django's own single-column index is dropped with ``DROP INDEX
     CONCURRENTLY`` on PostgreSQL; backwards, it is built again concurrently."""
 
-    def online_forwards(
-        self, schema_editor: Any, model: Any, before: Any, after: Any, app_label: str
-    ) -> None:
+    def online_forwards(self, schema_editor: Any, model: Any, before: Any, app_label: str) -> None:
         column = model._meta.get_field(self.name).column
         # as Django's own AlterField finds the index db_index=True made (by its columns, not
         # one of the model's named indexes), but dropped concurrently
@@ -139,9 +125,7 @@ class DropFieldIndexOnline(_Online, migrations.AlterField):
         for name in names:
             schema_editor.execute(schema_editor._delete_index_sql(model, name, concurrently=True))
 
-    def online_backwards(
-        self, schema_editor: Any, model: Any, before: Any, after: Any, app_label: str
-    ) -> None:
+    def online_backwards(self, schema_editor: Any, model: Any, before: Any, app_label: str) -> None:
         indexed = before.apps.get_model(app_label, self.model_name)
         field = indexed._meta.get_field(self.name)
         schema_editor.execute(

@@ -9,9 +9,10 @@ writes must not run inside it.
 
 ``select_only(..., prepare=True)`` also makes the statement a server-side prepared statement on
 PostgreSQL (ADR 0009). Django sends every query with client-side binding, so PostgreSQL plans it
-on every run; for a statement as wide as the dashboard's, planning costs about half as much again
-as executing it. A prepared statement is parsed once per pooled connection and, after five runs,
-executed from PostgreSQL's generic plan. ``KEJA_DB_PREPARED_STATEMENTS=false`` (a connection pooler
+on every run; for a statement as wide as the dashboard's, planning costs about as much as
+executing it. A prepared statement is parsed once per pooled connection and runs from PostgreSQL's
+generic plan from its first run (the connection sets ``plan_cache_mode=force_generic_plan``,
+which only prepared statements obey). ``KEJA_DB_PREPARED_STATEMENTS=false`` (a connection pooler
 that cannot carry prepared statements) turns it off: the same statement is then sent unprepared.
 """
 
